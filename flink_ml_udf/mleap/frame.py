@@ -1,0 +1,127 @@
+"""The columnar batch every op reads and extends.
+
+A :class:`Frame` is what MLeap calls a LeapFrame, stored by column so that an op touches whole
+numpy arrays: scalars are 1-D arrays, 1-D tensors 2-D ``(rows, size)`` arrays, strings object arrays
+with ``None`` for null. Numeric nulls live in a separate mask, because a NaN is a value in MLeap and
+not a null.
+
+Rows that an op cannot score are handled by the frame's ``on_invalid`` policy, so that ops stay free
+of policy: ``"raise"`` fails the batch with the op's reason (MLeap's own behaviour), ``"mark"`` records
+the rows as rejected and lets the batch go on, so a UDF can answer NULL for exactly those rows. Ops
+keep computing on rejected rows with harmless stand-in values; the results there are never read.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from flink_ml_udf.errors import ScoringError
+from flink_ml_udf.mleap.types import DataType
+
+ON_INVALID = ("raise", "mark")
+
+
+class Frame:
+    """An ordered set of equally long, typed columns plus the rows rejected so far."""
+
+    def __init__(self, n_rows: int, on_invalid: str = "raise") -> None:
+        if on_invalid not in ON_INVALID:
+            raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
+        self.n_rows = n_rows
+        self.on_invalid = on_invalid
+        self._columns: Dict[str, np.ndarray] = {}
+        self._types: Dict[str, DataType] = {}
+        self._nulls: Dict[str, np.ndarray] = {}
+        self.rejected = np.zeros(n_rows, dtype=bool)
+        self.skipped = np.zeros(n_rows, dtype=bool)
+        self.reasons: List[str] = []
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, Tuple[np.ndarray, DataType]],
+        on_invalid: str = "raise",
+    ) -> "Frame":
+        """Build a frame from ``name -> (values, type)``; numeric NaN in a nullable column stays NaN."""
+        lengths = {len(values) for values, _ in columns.values()}
+        if len(lengths) > 1:
+            raise ScoringError(f"columns differ in length: {sorted(lengths)}")
+        frame = cls(lengths.pop() if lengths else 0, on_invalid)
+        for name, (values, dtype) in columns.items():
+            frame.add(name, values, dtype)
+        return frame
+
+    # -- columns -----------------------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        return name in self._columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    @property
+    def names(self) -> List[str]:
+        return list(self._columns)
+
+    def type_of(self, name: str) -> DataType:
+        return self._types[name]
+
+    def add(self, name: str, values: np.ndarray, dtype: DataType, nulls: Optional[np.ndarray] = None) -> None:
+        """Append a column; MLeap never replaces one, so an existing name is an error."""
+        if name in self._columns:
+            raise ScoringError(f"column {name!r} already exists in the frame")
+        if len(values) != self.n_rows:
+            raise ScoringError(f"column {name!r} has {len(values)} rows, the frame has {self.n_rows}")
+        self._columns[name] = values
+        self._types[name] = dtype
+        if nulls is not None and nulls.any():
+            self._nulls[name] = nulls
+
+    def get(self, name: str, who: str) -> np.ndarray:
+        """The values of column ``name``, read by ``who`` (named in the error if it is missing)."""
+        try:
+            return self._columns[name]
+        except KeyError:
+            raise ScoringError(
+                f"{who}: input column {name!r} is not in the frame (columns: {', '.join(self._columns) or 'none'})"
+            ) from None
+
+    def nulls(self, name: str) -> Optional[np.ndarray]:
+        """Boolean mask of null rows in a numeric or tensor column, or ``None`` if it has none."""
+        values = self._columns[name]
+        if values.dtype == object:
+            mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            return mask if mask.any() else None
+        return self._nulls.get(name)
+
+    def items(self) -> Iterable[Tuple[str, np.ndarray, DataType]]:
+        for name, values in self._columns.items():
+            yield name, values, self._types[name]
+
+    # -- rows that cannot be scored ----------------------------------------------------------
+    def reject(self, rows: np.ndarray, reason: str) -> None:
+        """Rows ``rows`` (a boolean mask) cannot be scored for ``reason``; apply the policy."""
+        rows = rows & ~self.rejected
+        if not rows.any():
+            return
+        if self.on_invalid == "raise":
+            first = int(np.flatnonzero(rows)[0])
+            count = int(rows.sum())
+            raise ScoringError(f"{reason} (row {first}{'' if count == 1 else f' and {count - 1} more'})")
+        self.rejected |= rows
+        self.reasons.append(f"{reason} ({int(rows.sum())} rows)")
+
+    def skip(self, rows: np.ndarray) -> None:
+        """Rows an op filters out on purpose (MLeap ``handle_invalid: skip``)."""
+        self.skipped |= rows
+
+    def require_non_null(self, name: str, who: str) -> None:
+        mask = self.nulls(name)
+        if mask is not None:
+            self.reject(mask, f"{who}: input column {name!r} is null")
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Rows that are neither rejected nor skipped: the ones whose outputs are meaningful."""
+        return ~(self.rejected | self.skipped)

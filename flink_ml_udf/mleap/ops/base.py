@@ -1,0 +1,78 @@
+"""The op interface and the registry of op classes keyed by MLeap op name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, TypeVar
+
+from flink_ml_udf.errors import BundleError
+from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.spec import NodeSpec
+from flink_ml_udf.mleap.types import DataType
+
+#: Ops MLeap defines that this runtime deliberately does not score; named in the unknown-op error.
+UNSUPPORTED_OPS = ("tensorflow", "als", "lda_local_model_op")
+
+#: op name -> callable building the op from its node spec (an Op subclass, or a factory).
+OPS: Dict[str, Callable[[NodeSpec], "Op"]] = {}
+
+OpT = TypeVar("OpT", bound=Callable[..., "Op"])
+
+
+def register(*names: str) -> Callable[[OpT], OpT]:
+    """Class decorator: make an op class the decoder of the MLeap op ``names``."""
+
+    def decorate(cls: OpT) -> OpT:
+        for name in names:
+            if name in OPS:
+                raise RuntimeError(f"op {name!r} registered twice")
+            OPS[name] = cls
+        return cls
+
+    return decorate
+
+
+def op_class(name: str, context: str) -> Callable[[NodeSpec], "Op"]:
+    try:
+        return OPS[name]
+    except KeyError:
+        why = "is not supported by this runtime" if name in UNSUPPORTED_OPS else "is unknown"
+        raise BundleError(f"{context}: op {name!r} {why}; supported ops: {', '.join(sorted(OPS))}") from None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A frame column an op reads or writes, with the type the op declares for it."""
+
+    name: str
+    dtype: DataType
+
+
+class Op(ABC):
+    """One node of a bundle: attributes decoded into arrays once at load, then applied per batch.
+
+    Subclasses decode in ``__init__`` (errors name the node through ``spec``) and keep the per-batch
+    path in :meth:`transform` to array work.
+    """
+
+    def __init__(self, spec: NodeSpec) -> None:
+        self.name = spec.name
+        self.op = spec.op
+        self.who = f"node {spec.name} ({spec.op})"
+        self.inputs: List[Column] = []
+        self.outputs: List[Column] = []
+        self.children: List[Op] = []  # set by containers (pipelines)
+
+    @abstractmethod
+    def transform(self, frame: Frame) -> None:
+        """Read this op's input columns from ``frame`` and append its output columns."""
+
+    def walk(self) -> Iterator["Op"]:
+        """This op and, for containers, every op inside it in execution order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

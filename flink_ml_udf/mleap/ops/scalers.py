@@ -1,0 +1,80 @@
+"""``standard_scaler`` and ``min_max_scaler``: both decode into one :class:`~..kernels.Affine`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flink_ml_udf.errors import ScoringError
+from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.kernels import Affine
+from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.spec import NodeSpec
+from flink_ml_udf.mleap.types import vector
+
+
+class VectorMap(Op):
+    """An op from one vector column to one vector column of the same size, through a kernel."""
+
+    kernel: Affine
+
+    def __init__(self, spec: NodeSpec, size: int) -> None:
+        super().__init__(spec)
+        self.size = size
+        self.inputs.append(Column(spec.input("input"), vector(size)))
+        self.outputs.append(Column(spec.output("output"), vector(size)))
+
+    def transform(self, frame: Frame) -> None:
+        source = self.inputs[0].name
+        values = frame.get(source, self.who)
+        frame.require_non_null(source, self.who)
+        if values.ndim != 2 or values.shape[1] != self.size:
+            raise _size_error(self, source, values)
+        frame.add(self.outputs[0].name, self.kernel(values), self.outputs[0].dtype)
+
+
+def _size_error(op: VectorMap, column: str, values: np.ndarray) -> ScoringError:
+    found = values.shape[1] if values.ndim == 2 else "a scalar"
+    return ScoringError(f"{op.who}: input column {column!r} has size {found}, expected {op.size}")
+
+
+@register("standard_scaler")
+class StandardScaler(VectorMap):
+    def __init__(self, spec: NodeSpec) -> None:
+        attrs = spec.attributes
+        mean = attrs.tensor("mean", None)
+        std = attrs.tensor("std", None)
+        if mean is None and std is None:
+            raise attrs.error("mean", "a standard_scaler needs 'mean', 'std' or both")
+        if mean is not None and std is not None and mean.size != std.size:
+            raise attrs.error("std", f"has {std.size} values but 'mean' has {mean.size}")
+        super().__init__(spec, (std if std is not None else mean).size)
+        inverse = None
+        if std is not None:
+            with np.errstate(divide="ignore"):
+                inverse = np.where(std != 0.0, 1.0 / std, 0.0)
+        constant = None
+        if mean is not None and std is not None:
+            constant = np.where(std == 0.0, 0.0, np.nan)  # MLeap: std 0 gives exactly 0.0, even for NaN
+        self.kernel = Affine(offset=mean, scale=inverse, constant=constant)
+
+
+@register("min_max_scaler")
+class MinMaxScaler(VectorMap):
+    def __init__(self, spec: NodeSpec) -> None:
+        attrs = spec.attributes
+        low, high = attrs.tensor("min"), attrs.tensor("max")
+        if low.size != high.size:
+            raise attrs.error("max", f"has {high.size} values but 'min' has {low.size}")
+        super().__init__(spec, low.size)
+        min_value = attrs.double("minValue", 0.0)
+        max_value = attrs.double("maxValue", 1.0)
+        spread = high - low
+        target = max_value - min_value
+        self.kernel = Affine(
+            offset=low,
+            divisor=np.where(spread != 0.0, spread, 1.0),
+            scale=np.full(low.size, target),
+            shift=np.full(low.size, min_value),
+            constant=np.where(spread == 0.0, 0.5 * target + min_value, np.nan),
+            constant_keeps_nan=True,
+        )

@@ -1,0 +1,93 @@
+"""Tree models: ``decision_tree_*`` and ``random_forest_*``, all on one :class:`TreeEnsemble`.
+
+A single decision tree is a forest of one. Leaves hold class counts (Spark, sklearn < 1.4) or
+fractions (sklearn >= 1.4); MLeap normalizes them at scoring time, and so does this module.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import List
+
+import numpy as np
+
+from flink_ml_udf.errors import BundleError
+from flink_ml_udf.mleap.kernels import normalize_rows
+from flink_ml_udf.mleap.ops.base import register
+from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
+from flink_ml_udf.mleap.spec import ModelSpec, NodeSpec
+from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json
+
+
+def read_tree(model: ModelSpec, expected_op: str):
+    """The nodes of the tree file stored beside a tree model (``tree.json``)."""
+    if model.op != expected_op:
+        raise BundleError(f"{model.context}: expected a {expected_op} sub-model, found op {model.op!r}")
+    path = posixpath.join(model.folder, f"tree.{model.bundle.file_extension}")
+    return parse_tree_json(model.bundle.read_text(path), f"{model.context} → {path}")
+
+
+def forest_trees(spec: NodeSpec, tree_op: str) -> List:
+    """The trees named by a forest's ``trees`` attribute, in that order (never the folder listing)."""
+    names = spec.attributes.string_list("trees")
+    if not names:
+        raise spec.attributes.error("trees", "a forest needs at least one tree")
+    spec.attributes.double_list("tree_weights")  # required by MLeap, ignored when scoring
+    return [read_tree(spec.bundle.read_model(posixpath.join(spec.folder, name)), tree_op) for name in names]
+
+
+@register("decision_tree_regression")
+class DecisionTreeRegression(Regressor):
+    def __init__(self, spec: NodeSpec) -> None:
+        self.ensemble = TreeEnsemble([read_tree(spec, spec.op)], spec.context)
+        super().__init__(spec, spec.attributes.long("num_features"))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.ensemble.leaf_values(x)[:, 0, 0]
+
+
+@register("random_forest_regression")
+class RandomForestRegression(Regressor):
+    def __init__(self, spec: NodeSpec) -> None:
+        self.ensemble = TreeEnsemble(forest_trees(spec, "decision_tree_regression"), spec.context)
+        super().__init__(spec, spec.attributes.long("num_features"))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        # An unweighted mean in list order, as MLeap (tree_weights are ignored).
+        return self.ensemble.leaf_values(x)[:, :, 0].sum(axis=1) / self.ensemble.n_trees
+
+
+@register("decision_tree_classifier")
+class DecisionTreeClassifier(Classifier):
+    def __init__(self, spec: NodeSpec) -> None:
+        self.ensemble = TreeEnsemble([read_tree(spec, spec.op)], spec.context)
+        attrs = spec.attributes
+        super().__init__(spec, attrs.long("num_features"), attrs.long("num_classes"))
+        self.check_thresholds_length(spec)
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        return self.ensemble.leaf_values(x)[:, 0, :].copy()
+
+    def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
+        return normalize_rows(raw)
+
+
+@register("random_forest_classifier")
+class RandomForestClassifier(Classifier):
+    def __init__(self, spec: NodeSpec) -> None:
+        self.ensemble = TreeEnsemble(forest_trees(spec, "decision_tree_classifier"), spec.context)
+        attrs = spec.attributes
+        super().__init__(spec, attrs.long("num_features"), attrs.long("num_classes"))
+        self.check_thresholds_length(spec)
+        if self.ensemble.width < self.num_classes:
+            raise attrs.error("num_classes", f"is {self.num_classes} but tree leaves hold {self.ensemble.width} values")
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        # Votes: each tree's leaf normalized to a distribution, summed over trees (not averaged).
+        leaves = self.ensemble.leaf_values(x)[:, :, : self.num_classes]
+        totals = leaves.sum(axis=2, keepdims=True)
+        share = np.where(totals != 0.0, leaves / np.where(totals != 0.0, totals, 1.0), 0.0)
+        return share.sum(axis=1)
+
+    def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
+        return normalize_rows(raw)

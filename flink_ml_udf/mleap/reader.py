@@ -1,0 +1,116 @@
+"""Read a bundle's files into a tree of ops.
+
+Follows MLeap's own loader: ``bundle.json`` names the format, ``root/`` holds the root node, a
+pipeline's children are the ``<name>.node`` folders its ``nodes`` attribute lists (in that order:
+the folder listing is never consulted), and sub-models (forest trees) hold only a model file.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any, Dict
+
+from flink_ml_udf.errors import BundleError
+from flink_ml_udf.mleap.attributes import Attributes
+from flink_ml_udf.mleap.files import BundleFiles
+from flink_ml_udf.mleap.ops import Op, op_class
+from flink_ml_udf.mleap.spec import BundleContext, ModelSpec, NodeSpec, Socket
+
+FORMAT_EXTENSIONS = {"json": "json"}
+
+
+def read_json(files: BundleFiles, path: str) -> Dict[str, Any]:
+    text = files.read_bytes(path)
+    try:
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"bundle {files.location}: {path} is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BundleError(f"bundle {files.location}: {path} must hold a JSON object")
+    return document
+
+
+class BundleReader:
+    """Loads the op graph of one bundle. One instance per bundle; it keeps no state after load."""
+
+    def __init__(self, files: BundleFiles) -> None:
+        self.files = files
+        self.info = read_json(files, "bundle.json")
+        fmt = self.info.get("format")
+        if fmt == "protobuf":
+            raise BundleError(f"bundle {files.location}: protobuf bundles are not supported yet (format 'protobuf')")
+        if fmt not in FORMAT_EXTENSIONS:
+            raise BundleError(f"bundle {files.location}: bundle.json format {fmt!r} is not 'json' or 'protobuf'")
+        self.context = BundleContext(
+            location=files.location,
+            read_text=self._read_text,
+            read_model=self.read_model,
+            load_node=self.load_node,
+            file_extension=FORMAT_EXTENSIONS[fmt],
+        )
+
+    def load_root(self) -> Op:
+        return self.load_node("root")
+
+    def _read_text(self, path: str) -> str:
+        data = self.files.read_bytes(path)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BundleError(f"bundle {self.files.location}: {path} is not UTF-8 text: {exc}") from None
+
+    def read_model(self, folder: str) -> ModelSpec:
+        """A sub-model: ``model.json`` only (forest trees)."""
+        context = f"bundle {self.files.location} → model {folder}"
+        op, attributes = self._read_model_file(folder, context)
+        return ModelSpec(op, Attributes(attributes, f"{context} ({op})"), folder, f"{context} ({op})", self.context)
+
+    def load_node(self, folder: str) -> Op:
+        """A graph node: ``node.json`` + ``model.json``, decoded by the op class the model names."""
+        ext = self.context.file_extension
+        node_path = posixpath.join(folder, f"node.{ext}")
+        if not self.files.exists(folder):
+            raise BundleError(f"bundle {self.files.location}: node folder {folder} is missing")
+        node = read_json(self.files, node_path)
+        name = node.get("name")
+        if not isinstance(name, str):
+            raise BundleError(f"bundle {self.files.location}: {node_path} has no string 'name'")
+        context = f"bundle {self.files.location} → node {name}"
+        op, attributes = self._read_model_file(folder, context)
+        shape = node.get("shape")
+        if not isinstance(shape, dict):
+            raise BundleError(f"{context}: {node_path} has no 'shape' object")
+        spec = NodeSpec(
+            op=op,
+            attributes=Attributes(attributes, f"{context} ({op})"),
+            folder=folder,
+            context=f"{context} ({op})",
+            bundle=self.context,
+            name=name,
+            inputs=self._sockets(shape, "inputs", context),
+            outputs=self._sockets(shape, "outputs", context),
+        )
+        return op_class(op, context)(spec)
+
+    def _read_model_file(self, folder: str, context: str) -> tuple:
+        path = posixpath.join(folder, f"model.{self.context.file_extension}")
+        model = read_json(self.files, path)
+        op = model.get("op")
+        if not isinstance(op, str):
+            raise BundleError(f"{context}: {path} has no string 'op'")
+        attributes = model.get("attributes", {})  # the sklearn writer omits it for attribute-less ops
+        if not isinstance(attributes, dict):
+            raise BundleError(f"{context}: {path} 'attributes' must be an object")
+        return op, attributes
+
+    @staticmethod
+    def _sockets(shape: Dict[str, Any], side: str, context: str) -> list:
+        sockets = []
+        for socket in shape.get(side, []):
+            if not isinstance(socket, dict) or not isinstance(socket.get("port"), str) or not isinstance(
+                socket.get("name"), str
+            ):
+                raise BundleError(f"{context}: malformed {side} socket {socket!r} (needs string 'port' and 'name')")
+            sockets.append(Socket(socket["port"], socket["name"]))
+        return sockets

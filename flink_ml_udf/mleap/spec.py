@@ -1,0 +1,84 @@
+"""What the bundle reader hands to an op: a node's name, sockets and attributes, and a way to
+read the node's own files (tree files, sub-models) without knowing where the bundle lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, List, Optional
+
+from flink_ml_udf.errors import BundleError
+from flink_ml_udf.mleap.attributes import Attributes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flink_ml_udf.mleap.ops.base import Op
+
+
+@dataclass(frozen=True)
+class Socket:
+    """One port of a node bound to a frame column."""
+
+    port: str
+    name: str
+
+
+@dataclass
+class ModelSpec:
+    """A ``model.json``: op name and attributes, plus the folder it was read from.
+
+    Sub-models (the trees of a forest) are only this; graph nodes add a :class:`NodeSpec`.
+    """
+
+    op: str
+    attributes: Attributes
+    folder: str
+    context: str
+    bundle: "BundleContext" = field(repr=False)
+
+
+@dataclass
+class NodeSpec(ModelSpec):
+    """A graph node: a model plus its ``node.json`` name and port → column bindings."""
+
+    name: str = ""
+    inputs: List[Socket] = field(default_factory=list)
+    outputs: List[Socket] = field(default_factory=list)
+
+    def error(self, message: str) -> BundleError:
+        return BundleError(f"{self.context}: {message}")
+
+    def input(self, port: str) -> str:
+        for socket in self.inputs:
+            if socket.port == port:
+                return socket.name
+        raise self.error(f"missing input port {port!r} (ports: {_ports(self.inputs)})")
+
+    def output(self, port: str, required: bool = True) -> Optional[str]:
+        for socket in self.outputs:
+            if socket.port == port:
+                return socket.name
+        if required:
+            raise self.error(f"missing output port {port!r} (ports: {_ports(self.outputs)})")
+        return None
+
+    def numbered(self, side: str, prefix: str) -> List[str]:
+        """Columns of ports ``prefix0 .. prefixN-1`` on ``side`` ("inputs"/"outputs"), in port order."""
+        sockets = {socket.port: socket.name for socket in getattr(self, side)}
+        columns = []
+        while f"{prefix}{len(columns)}" in sockets:
+            columns.append(sockets[f"{prefix}{len(columns)}"])
+        return columns
+
+
+@dataclass
+class BundleContext:
+    """Services the reader lends to ops while they load: file access and nested loading."""
+
+    location: str
+    read_text: Callable[[str], str]
+    read_model: Callable[[str], ModelSpec]
+    load_node: Callable[[str], "Op"]
+    file_extension: str
+
+
+def _ports(sockets: List[Socket]) -> str:
+    return ", ".join(repr(s.port) for s in sockets) or "none"

@@ -1,0 +1,180 @@
+"""Decision trees: reading MLeap tree files and scoring whole forests at once.
+
+A tree file lists nodes depth-first (node, left subtree, right subtree), one JSON object per line.
+Every tree of an ensemble is flattened into one set of node arrays, and all trees are walked in
+lock-step for a whole batch (hummingbird's "tree traversal" strategy): each step moves every
+(row, tree) pair one level down with array indexing. Leaves point to themselves, so pairs that
+arrive early simply stay put until the deepest tree is done.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+from flink_ml_udf.errors import BundleError, ScoringError
+
+
+@dataclass
+class _Node:
+    kind: str  # "continuous" | "categorical" | "leaf"
+    feature: int = 0
+    threshold: float = 0.0
+    categories: Sequence[float] = ()
+    is_left: bool = True
+    values: Sequence[float] = ()
+    left: int = -1
+    right: int = -1
+
+
+def parse_tree_json(text: str, where: str) -> List[_Node]:
+    """Parse a ``tree.json`` into nodes with child links; ``where`` names the file in errors."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    nodes: List[_Node] = []
+    position = 0
+
+    def read() -> int:
+        nonlocal position
+        if position >= len(lines):
+            raise BundleError(f"{where}: tree file ends after {position} nodes, in the middle of the tree")
+        try:
+            record = json.loads(lines[position])
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{where}: line {position + 1} is not valid JSON: {exc}") from None
+        line_no = position + 1
+        position += 1
+        index = len(nodes)
+        node = _decode_node(record, f"{where}: line {line_no}")
+        nodes.append(node)
+        if node.kind != "leaf":
+            node.left = read()
+            node.right = read()
+        return index
+
+    read()
+    return nodes
+
+
+def _decode_node(record: Dict[str, Any], where: str) -> _Node:
+    kind = record.get("type") if isinstance(record, dict) else None
+    try:
+        if kind == "leaf":
+            values = [float("nan") if v is None else float(v) for v in record["values"]]
+            if not values:
+                raise BundleError(f"{where}: leaf has no values")
+            return _Node("leaf", values=values)
+        if kind == "internal":
+            split = record["split"]
+            if split.get("type") == "continuous":
+                threshold = split["threshold"]
+                return _Node(
+                    "continuous",
+                    feature=int(split["featureIndex"]),
+                    threshold=float("nan") if threshold is None else float(threshold),
+                )
+            if split.get("type") == "categorical":
+                return _Node(
+                    "categorical",
+                    feature=int(split["featureIndex"]),
+                    categories=[float(c) for c in split["categories"]],
+                    is_left=bool(split["isLeft"]),
+                )
+            raise BundleError(f"{where}: unknown split type {split.get('type')!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{where}: malformed {kind} node ({type(exc).__name__}: {exc})") from None
+    raise BundleError(f"{where}: node type {kind!r} is not 'internal' or 'leaf'")
+
+
+class TreeEnsemble:
+    """All trees of a model as flat arrays; :meth:`leaf_values` scores a batch against every tree."""
+
+    def __init__(self, trees: List[List[_Node]], where: str) -> None:
+        widths = {len(node.values) for tree in trees for node in tree if node.kind == "leaf"}
+        self.width = max(widths)
+        self.depth = max(_depth(tree) for tree in trees)
+        roots, flat = [], []
+        for tree in trees:
+            offset = len(flat)
+            roots.append(offset)
+            flat.extend(tree)
+            for node in tree:  # relocate child links into the shared arrays
+                if node.kind != "leaf":
+                    node.left += offset
+                    node.right += offset
+        n = len(flat)
+        self.roots = np.array(roots, dtype=np.int64)
+        self.feature = np.array([node.feature for node in flat], dtype=np.int64)
+        self.threshold = np.array([node.threshold for node in flat], dtype=np.float64)
+        index = np.arange(n)
+        self.left = np.array([node.left if node.kind != "leaf" else i for i, node in zip(index, flat)])
+        self.right = np.array([node.right if node.kind != "leaf" else i for i, node in zip(index, flat)])
+        self.values = np.zeros((n, self.width))
+        self.leaf_width = np.zeros(n, dtype=np.int64)
+        for i, node in enumerate(flat):
+            self.values[i, : len(node.values)] = node.values
+            self.leaf_width[i] = len(node.values)
+        self.max_feature = int(self.feature.max()) if n else 0
+        # Categorical splits: a (categorical node, category) → "goes left" table.
+        categorical = [i for i, node in enumerate(flat) if node.kind == "categorical"]
+        self.categorical = np.zeros(n, dtype=bool)
+        self.categorical[categorical] = True
+        self.category_row = np.full(n, -1, dtype=np.int64)
+        table_width = 1 + max(
+            (int(max(c for c in flat[i].categories if c >= 0 and c == int(c))) for i in categorical if flat[i].categories),
+            default=0,
+        )
+        self.category_hit = np.zeros((len(categorical), table_width), dtype=bool)
+        self.category_is_left = np.array([flat[i].is_left for i in categorical], dtype=bool)
+        for row, i in enumerate(categorical):
+            self.category_row[i] = row
+            for c in flat[i].categories:
+                if c >= 0 and c == int(c):
+                    self.category_hit[row, int(c)] = True
+        self.where = where
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.roots)
+
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """Leaf node index reached in every tree: shape ``(rows, trees)``."""
+        rows = np.arange(len(x))[:, None]
+        node = np.broadcast_to(self.roots, (len(x), self.n_trees)).copy()
+        for _ in range(self.depth):
+            feature = self.feature[node]
+            value = x[rows, feature]
+            with np.errstate(invalid="ignore"):
+                go_left = value <= self.threshold[node]  # NaN goes right
+            if self.categorical.any():
+                go_left = np.where(self.categorical[node], self._categorical_left(node, value), go_left)
+            node = np.where(go_left, self.left[node], self.right[node])
+        return node
+
+    def _categorical_left(self, node: np.ndarray, value: np.ndarray) -> np.ndarray:
+        row = self.category_row[node]
+        table = self.category_hit
+        with np.errstate(invalid="ignore"):
+            valid = (row >= 0) & (value >= 0) & (value < table.shape[1]) & (value == np.trunc(value))
+        category = np.where(valid, value, 0).astype(np.int64)
+        hit = valid & table[np.maximum(row, 0), category]
+        # isLeft: go left iff the value is a listed category; otherwise iff it is not.
+        return np.where(self.category_is_left[np.maximum(row, 0)], hit, ~hit)
+
+    def leaf_values(self, x: np.ndarray) -> np.ndarray:
+        """Leaf values of every tree: shape ``(rows, trees, width)``."""
+        if x.shape[1] <= self.max_feature:
+            raise ScoringError(
+                f"{self.where}: trees split on feature {self.max_feature} but the input has {x.shape[1]} features"
+            )
+        return self.values[self.leaves(x)]
+
+
+def _depth(tree: List[_Node]) -> int:
+    depth = [0] * len(tree)
+    for i, node in enumerate(tree):  # pre-order: a parent comes before its children
+        if node.kind != "leaf":
+            depth[node.left] = depth[node.right] = depth[i] + 1
+    return max(depth)
