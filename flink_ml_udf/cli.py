@@ -1,0 +1,87 @@
+"""``flink-ml-udf``: look into bundles and score LeapFrames without Flink.
+
+    flink-ml-udf inspect BUNDLE [--json]
+    flink-ml-udf score BUNDLE --frame FRAME.json
+
+BUNDLE is a bundle folder or zip. Errors go to stderr with exit status 2; nothing is printed to
+stdout then, so the output can be piped safely.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional, TextIO
+
+from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.mleap import describe, load_bundle
+from flink_ml_udf.mleap.leapframe import frame_from_json, frame_to_json
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flink-ml-udf", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    inspect = commands.add_parser("inspect", help="list a bundle's ops and its input and output schema")
+    inspect.add_argument("bundle", help="bundle folder or .zip")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    score = commands.add_parser("score", help="score a LeapFrame JSON file, print the transformed LeapFrame")
+    score.add_argument("bundle", help="bundle folder or .zip")
+    score.add_argument("--frame", required=True, help="LeapFrame JSON file ('-' for stdin)")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "inspect":
+            _inspect(args.bundle, args.json, out)
+        else:
+            _score(args.bundle, args.frame, out)
+    except FlinkMlUdfError as exc:
+        print(f"flink-ml-udf {args.command}: {exc}", file=err)
+        return 2
+    return 0
+
+
+def _inspect(bundle: str, as_json: bool, out: TextIO) -> None:
+    summary = describe(load_bundle(bundle))
+    if as_json:
+        json.dump(summary, out, indent=2)
+        out.write("\n")
+        return
+    out.write(f"bundle:     {summary['bundle']}\n")
+    out.write(f"name:       {summary['name']} (format {summary['format']}, MLeap {summary['mleap_version']})\n")
+    out.write("ops:\n")
+    for op in summary["ops"]:
+        out.write(f"  {op['op']:<28} {op['name']}\n")
+    out.write("inputs:\n")
+    for column in summary["inputs"]:
+        out.write(f"  {column['name']:<28} {column['type']}\n")
+    out.write("outputs:\n")
+    for column in summary["outputs"]:
+        marker = "  (prediction)" if column["name"] == summary["prediction"] else ""
+        out.write(f"  {column['name']:<28} {column['type']}{marker}\n")
+
+
+def _score(bundle: str, frame_path: str, out: TextIO) -> None:
+    model = load_bundle(bundle)
+    try:
+        text = sys.stdin.read() if frame_path == "-" else open(frame_path, encoding="utf-8").read()
+        document = json.loads(text)
+    except OSError as exc:
+        raise FlinkMlUdfError(f"frame {frame_path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise FlinkMlUdfError(f"frame {frame_path}: not valid JSON: {exc}") from None
+    try:
+        frame = frame_from_json(document)
+    except FlinkMlUdfError as exc:
+        raise exc.within(f"frame {frame_path}") from exc
+    json.dump(frame_to_json(model.transform(frame)), out, indent=2)
+    out.write("\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""``conf/application.yaml``: typed, validated UDF entries.
+
+    mleap:
+      udf_registry:
+        - udf_name: Predict
+          bundle_path: ../models/example-1.zip   # relative to this file's folder
+          bundle_source: file                    # file | gcs | s3; inferred from gs:// or s3://
+          inputs: [feature1, feature2, feature3] # optional: bundle input column per SQL argument
+          outputs: [prediction]                  # optional: one column -> scalar, several -> ROW
+          result_type: DOUBLE                    # optional: SQL type of a scalar result
+          on_error: fail                         # fail | null
+          version: null                          # optional: pinned object version (remote sources)
+
+Every problem is reported together, each naming the file, the entry and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from flink_ml_udf.errors import ConfigError
+from flink_ml_udf.interpolate import MissingVariable, interpolate
+
+SOURCES = ("file", "gcs", "s3")
+ON_ERROR = ("fail", "null")
+SCHEME_SOURCES = {"gs": "gcs", "s3": "s3", "file": "file"}
+SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENTRY_KEYS = ("udf_name", "bundle_path", "bundle_source", "inputs", "outputs", "result_type", "on_error", "version")
+TOP_KEYS = ("mleap",)
+MLEAP_KEYS = ("udf_registry",)
+
+
+@dataclass(frozen=True)
+class UdfEntry:
+    """One UDF: its SQL name and the bundle it scores."""
+
+    udf_name: str
+    bundle_path: str  # an absolute local path for ``file``, a URI for remote sources
+    bundle_source: str = "file"
+    inputs: Optional[Tuple[str, ...]] = None
+    outputs: Optional[Tuple[str, ...]] = None
+    result_type: Optional[str] = None
+    on_error: str = "fail"
+    version: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        """How errors name this entry."""
+        return f"UDF '{self.udf_name}'"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The whole config file: where it came from and its UDF entries in file order."""
+
+    path: str
+    udfs: Tuple[UdfEntry, ...]
+
+    def entry(self, udf_name: str) -> UdfEntry:
+        for entry in self.udfs:
+            if entry.udf_name.lower() == udf_name.lower():
+                return entry
+        raise ConfigError(f"{self.path}: no UDF named {udf_name!r} (UDFs: {', '.join(e.udf_name for e in self.udfs)})")
+
+
+def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
+    """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(document, path, environ)
+
+
+def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
+    problems: List[str] = []
+    base_dir = os.path.dirname(os.path.abspath(path))
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping with key 'mleap', found {type(document).__name__}")
+    problems += _unknown_keys(document, TOP_KEYS, f"{path}")
+    mleap = document.get("mleap")
+    if not isinstance(mleap, dict):
+        raise ConfigError("\n".join(problems + [f"{path} → key 'mleap': expected a mapping with key 'udf_registry'"]))
+    problems += _unknown_keys(mleap, MLEAP_KEYS, f"{path} → mleap")
+    registry = mleap.get("udf_registry")
+    if not isinstance(registry, list) or not registry:
+        problems.append(f"{path} → mleap.udf_registry: expected a non-empty list of UDF entries")
+        raise ConfigError("\n".join(problems))
+    entries: List[UdfEntry] = []
+    seen: Dict[str, int] = {}
+    for index, raw in enumerate(registry):
+        where = f"{path} → mleap.udf_registry[{index}]"
+        if isinstance(raw, dict) and isinstance(raw.get("udf_name"), str):
+            where += f" ({raw['udf_name']})"
+        entry, entry_problems = _parse_entry(raw, where, base_dir, environ)
+        problems += entry_problems
+        if entry is None:
+            continue
+        key = entry.udf_name.lower()  # Flink function names are case-insensitive
+        if key in seen:
+            problems.append(f"{where} → key 'udf_name': duplicate UDF name {entry.udf_name!r} (also entry {seen[key]})")
+            continue
+        seen[key] = index
+        entries.append(entry)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return AppConfig(path=os.path.abspath(path), udfs=tuple(entries))
+
+
+def _unknown_keys(mapping: Mapping[str, Any], allowed: Tuple[str, ...], where: str) -> List[str]:
+    return [
+        f"{where} → key '{key}': unknown key (allowed: {', '.join(allowed)})" for key in mapping if key not in allowed
+    ]
+
+
+def _parse_entry(
+    raw: Any, where: str, base_dir: str, environ: Optional[Mapping[str, str]]
+) -> Tuple[Optional[UdfEntry], List[str]]:
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping, found {type(raw).__name__}"]
+    problems = _unknown_keys(raw, ENTRY_KEYS, where)
+    values: Dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in ENTRY_KEYS:
+            continue
+        try:
+            values[key] = _interpolate_value(value, environ)
+        except MissingVariable as exc:
+            problems.append(f"{where} → key '{key}': {exc}")
+
+    name = values.get("udf_name")
+    if name is None:
+        problems.append(f"{where} → key 'udf_name': required key is missing")
+    elif not isinstance(name, str) or not SQL_IDENTIFIER.match(name):
+        problems.append(
+            f"{where} → key 'udf_name': {name!r} is not a valid SQL identifier (letters, digits, _; not starting with a digit)"
+        )
+
+    bundle_path = values.get("bundle_path")
+    source = values.get("bundle_source")
+    if bundle_path is None:
+        if "bundle_path" not in raw:  # a failed ${VAR} in it is reported already
+            problems.append(f"{where} → key 'bundle_path': required key is missing")
+    elif not isinstance(bundle_path, str) or not bundle_path.strip():
+        problems.append(f"{where} → key 'bundle_path': expected a path or URI string, found {bundle_path!r}")
+        bundle_path = None
+    scheme = bundle_path.split("://", 1)[0] if bundle_path and "://" in bundle_path else None
+    if source is None:
+        source = SCHEME_SOURCES.get(scheme, "file") if scheme else "file"
+        if scheme and scheme not in SCHEME_SOURCES:
+            problems.append(f"{where} → key 'bundle_path': unknown URI scheme {scheme!r} (use gs://, s3:// or a path)")
+    elif source not in SOURCES:
+        problems.append(f"{where} → key 'bundle_source': unknown source {source!r} (expected one of {', '.join(SOURCES)})")
+    elif scheme and SCHEME_SOURCES.get(scheme) != source:
+        problems.append(f"{where} → key 'bundle_source': {source!r} does not match the {scheme}:// URI in bundle_path")
+    if bundle_path and source == "file":
+        local = bundle_path[len("file://"):] if scheme == "file" else bundle_path
+        bundle_path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(local)))
+
+    columns = {}
+    for key in ("inputs", "outputs"):
+        value = values.get(key)
+        if value is None:
+            columns[key] = None
+        elif isinstance(value, str):
+            columns[key] = (value,)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            columns[key] = tuple(value)
+        else:
+            problems.append(f"{where} → key '{key}': expected a non-empty list of column names, found {value!r}")
+
+    on_error = values.get("on_error", "fail")
+    if on_error not in ON_ERROR:
+        problems.append(f"{where} → key 'on_error': {on_error!r} is not one of {', '.join(ON_ERROR)}")
+    result_type = values.get("result_type")
+    if result_type is not None and not isinstance(result_type, str):
+        problems.append(f"{where} → key 'result_type': expected a SQL type name, found {result_type!r}")
+    version = values.get("version")
+    if version is not None:
+        version = str(version)
+
+    if problems:
+        return None, problems
+    return (
+        UdfEntry(
+            udf_name=name,
+            bundle_path=bundle_path,
+            bundle_source=source,
+            inputs=columns["inputs"],
+            outputs=columns["outputs"],
+            result_type=result_type,
+            on_error=on_error,
+            version=version,
+        ),
+        [],
+    )
+
+
+def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
+    if isinstance(value, str):
+        return interpolate(value, environ)
+    if isinstance(value, list):
+        return [_interpolate_value(item, environ) for item in value]
+    return value
