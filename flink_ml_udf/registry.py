@@ -1,0 +1,78 @@
+"""Register every UDF of a config in a PyFlink ``TableEnvironment``.
+
+Bundles are loaded and checked on the client first, all of them, so that a bad entry fails the
+job before it is submitted, with every problem listed at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Union
+
+from pyflink.table import TableEnvironment
+
+from flink_ml_udf.bundles import load_entry_model
+from flink_ml_udf.config import AppConfig, UdfEntry, load_config
+from flink_ml_udf.errors import ConfigError, FlinkMlUdfError
+from flink_ml_udf.signature import Signature, derive_signature
+from flink_ml_udf.udf import make_udf
+
+#: Python worker settings applied unless the job sets its own. Bigger bundles and Arrow batches
+#: amortize the per-batch cost of the Python bridge (measured: bench/RESULTS.md).
+PYTHON_WORKER_DEFAULTS: Mapping[str, str] = {
+    "python.fn-execution.bundle.size": "100000",
+    "python.fn-execution.arrow.batch.size": "100000",
+    "python.fn-execution.bundle.time": "1000",
+}
+
+
+@dataclass(frozen=True)
+class RegisteredUdf:
+    """What was registered under one name: the entry, its SQL signature, the bundle version."""
+
+    entry: UdfEntry
+    signature: Signature
+    version: str
+
+    def describe(self) -> str:
+        return f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
+
+
+def configure_python_workers(t_env: TableEnvironment, overrides: Optional[Mapping[str, str]] = None) -> None:
+    """Apply :data:`PYTHON_WORKER_DEFAULTS` (and ``python.executable`` = this interpreter) where unset."""
+    config = t_env.get_config()
+    settings = dict(PYTHON_WORKER_DEFAULTS)
+    settings["python.executable"] = sys.executable
+    settings.update(overrides or {})
+    for key, value in settings.items():
+        if config.get(key, None) is None:
+            config.set(key, value)
+
+
+def validate(config: AppConfig) -> Dict[str, RegisteredUdf]:
+    """Load every bundle of ``config`` and derive its signature; one error lists all failures."""
+    registered: Dict[str, RegisteredUdf] = {}
+    problems: List[str] = []
+    for entry in config.udfs:
+        try:
+            loaded = load_entry_model(entry)
+            registered[entry.udf_name] = RegisteredUdf(entry, derive_signature(entry, loaded.model), loaded.version)
+        except FlinkMlUdfError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError(f"{config.path}: {len(problems)} of {len(config.udfs)} UDFs cannot be used:\n" + "\n".join(problems))
+    return registered
+
+
+def register_from_config(
+    config_or_path: Union[AppConfig, str],
+    t_env: TableEnvironment,
+) -> Dict[str, RegisteredUdf]:
+    """Validate every entry, then register one vectorized UDF per entry as a temporary system function."""
+    config = load_config(config_or_path) if isinstance(config_or_path, str) else config_or_path
+    registered = validate(config)
+    configure_python_workers(t_env)
+    for name, item in registered.items():
+        t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature))
+    return registered

@@ -1,0 +1,124 @@
+"""One batch of SQL arguments (pandas Series) in, one batch of results out.
+
+This is the per-batch path of every UDF, kept free of PyFlink so it can be tested and benchmarked
+without a JVM. Nulls: the pandas bridge hands a NULL DOUBLE or INT over as NaN and a NULL STRING as
+None, so NaN in a numeric argument counts as NULL here. Whether a NULL can be scored is the op's
+call (a ``string_indexer`` with ``handle_invalid: keep`` can); rows that cannot be scored fail the
+batch (``on_error: fail``) or come out NULL and are counted (``on_error: null``). Rows an op
+filters (``handle_invalid: skip``) come out NULL too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
+from flink_ml_udf.mleap import Frame, Model
+from flink_ml_udf.signature import Signature
+
+Result = Union[pd.Series, pd.DataFrame]
+
+
+@dataclass
+class BatchOutcome:
+    """A scored batch: the values to hand back to Flink, and how many rows were nulled."""
+
+    result: Result
+    rejected: int
+    skipped: int
+
+
+class BatchScorer:
+    """Scores batches for one UDF: built once per worker in ``open()``, called per batch."""
+
+    def __init__(self, udf_name: str, model: Model, signature: Signature, on_error: str) -> None:
+        self.label = f"UDF '{udf_name}'"
+        self.model = model
+        self.signature = signature
+        self.on_invalid = "mark" if on_error == "null" else "raise"
+        self._casts = [_result_cast(t) for t in signature.result_types]
+
+    def __call__(self, arguments: Sequence[pd.Series]) -> BatchOutcome:
+        if len(arguments) != len(self.signature.arguments):
+            raise ScoringError(
+                f"{self.label}: called with {len(arguments)} arguments, expected {len(self.signature.arguments)} "
+                f"({', '.join(c.name for c in self.signature.arguments)})"
+            )
+        n_rows = len(arguments[0]) if arguments else 0
+        frame = Frame(n_rows, self.on_invalid)
+        for column, series in zip(self.signature.arguments, arguments):
+            values, nulls = _to_column(series, column.dtype.shape, column.dtype.base)
+            frame.add(column.name, values, column.dtype, nulls)
+        try:
+            self.model.transform(frame)
+        except FlinkMlUdfError as exc:
+            raise exc.within(self.label) from exc
+        return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()))
+
+    def _result(self, frame: Frame) -> Result:
+        nulled = ~frame.kept
+        columns = []
+        for column, cast in zip(self.signature.results, self._casts):
+            values = frame.get(column.name, self.label)
+            columns.append(cast(values, nulled))
+        if not self.signature.is_row:
+            return columns[0]
+        result = pd.concat(columns, axis=1, keys=[c.name for c in self.signature.results])
+        return result
+
+
+def _to_column(series: pd.Series, shape: str, base: str) -> Tuple[np.ndarray, np.ndarray]:
+    nulls = series.isna().to_numpy()
+    if shape == "scalar" and base == "string":
+        values = series.to_numpy(dtype=object, copy=True)
+        values[nulls] = None
+        return values, nulls
+    if shape == "scalar":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), nulls
+    # ARRAY<DOUBLE> arrives as a Series of numpy arrays (None for a NULL array).
+    width = max((len(v) for v in series if v is not None), default=0)
+    values = np.full((len(series), width), np.nan)
+    for i, v in enumerate(series):
+        if v is not None:
+            values[i, : len(v)] = v
+    return values, nulls
+
+
+def _result_cast(sql_type: str):
+    """Turn an output column into the pandas Series Flink expects, NULL where ``nulled``."""
+
+    def scalar(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
+        if sql_type in ("DOUBLE", "FLOAT"):
+            out = np.asarray(values, dtype=np.float64).copy()
+            out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
+            return pd.Series(out)
+        if sql_type in ("INT", "BIGINT"):
+            dtype = "Int32" if sql_type == "INT" else "Int64"
+            out = pd.Series(np.asarray(values, dtype=np.float64)).round().astype(dtype)
+            out[nulled] = pd.NA
+            return out
+        if sql_type == "BOOLEAN":
+            out = pd.Series(np.asarray(values).astype(bool), dtype="boolean")
+            out[nulled] = pd.NA
+            return out
+        out = pd.Series(_strings(values), dtype=object)
+        out[nulled] = None
+        return out
+
+    def array(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
+        rows = list(np.asarray(values, dtype=np.float64))
+        return pd.Series([None if nulled[i] else rows[i] for i in range(len(rows))], dtype=object)
+
+    return array if sql_type.startswith("ARRAY") else scalar
+
+
+def _strings(values: np.ndarray) -> np.ndarray:
+    if values.dtype == object:
+        return values
+    if np.issubdtype(values.dtype, np.floating) and np.all(values == np.round(values)):
+        return values.astype(np.int64).astype(str).astype(object)
+    return values.astype(str).astype(object)

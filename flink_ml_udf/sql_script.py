@@ -1,0 +1,137 @@
+"""Run SQL files statement by statement on a ``TableEnvironment``.
+
+Files may use ``${NAME}`` / ``${NAME:-default}`` (see :mod:`flink_ml_udf.interpolate`), ``--``
+comments, and ``SET 'key' = 'value';`` lines, which set table configuration. ``SELECT`` results are
+printed as Flink prints them; ``INSERT`` statements run together as one job when the script ends.
+Errors name the file and the line of the statement at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, List, Optional
+
+from pyflink.table import TableEnvironment, TableResult
+
+from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.interpolate import MissingVariable, interpolate
+
+_SET = re.compile(r"^SET\s+'([^']+)'\s*=\s*'([^']*)'$", re.IGNORECASE | re.DOTALL)
+
+
+class SqlScriptError(FlinkMlUdfError):
+    """A statement of a SQL file failed or could not be parsed."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    path: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def keyword(self) -> str:
+        return self.text.split(None, 1)[0].upper() if self.text else ""
+
+
+def split_statements(text: str, path: str = "<sql>") -> List[Statement]:
+    """Split on ``;`` outside quotes and comments; each statement keeps the line it starts on."""
+    statements: List[Statement] = []
+    buffer: List[str] = []
+    start_line: Optional[int] = None
+    line = 1
+    i = 0
+    quote: Optional[str] = None
+    while i < len(text):
+        char = text[i]
+        if quote is None and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        if quote is None and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            skipped = text[i : len(text) if end < 0 else end + 2]
+            line += skipped.count("\n")
+            i += len(skipped)
+            continue
+        if char == "\n":
+            line += 1
+        if quote is None and char in ("'", '"', "`"):
+            quote = char
+        elif quote == char:
+            quote = None
+        if quote is None and char == ";":
+            statement = "".join(buffer).strip()
+            if statement:
+                statements.append(Statement(statement, path, start_line or line))
+            buffer, start_line = [], None
+        else:
+            if start_line is None and not char.isspace():
+                start_line = line
+            buffer.append(char)
+        i += 1
+    if quote is not None:
+        raise SqlScriptError(f"{path}:{start_line}: unterminated {quote} quote")
+    statement = "".join(buffer).strip()
+    if statement:
+        statements.append(Statement(statement, path, start_line or line))
+    return statements
+
+
+def read_statements(path: str) -> List[Statement]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise SqlScriptError(f"{path}: cannot read SQL file: {exc.strerror}") from None
+    try:
+        text = interpolate(text)
+    except MissingVariable as exc:
+        raise SqlScriptError(f"{path}: {exc}") from None
+    return split_statements(text, path)
+
+
+def run_statements(t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True) -> List[TableResult]:
+    """Execute statements in order; INSERTs are collected and run as one job at the end."""
+    results: List[TableResult] = []
+    inserts = t_env.create_statement_set()
+    pending: List[Statement] = []
+    for statement in statements:
+        try:
+            match = _SET.match(statement.text)
+            if match:
+                t_env.get_config().set(match.group(1), match.group(2))
+            elif statement.keyword == "INSERT":
+                inserts.add_insert_sql(statement.text)
+                pending.append(statement)
+            else:
+                result = t_env.execute_sql(statement.text)
+                if statement.keyword in ("SELECT", "WITH") and print_results:
+                    result.print()
+                results.append(result)
+        except FlinkMlUdfError:
+            raise
+        except Exception as exc:  # Py4J errors carry the Flink message: keep it, add the place
+            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {_flink_message(exc)}") from exc
+    if pending:
+        try:
+            result = inserts.execute()
+            result.wait()
+            results.append(result)
+        except Exception as exc:
+            where = ", ".join(s.where for s in pending)
+            raise SqlScriptError(f"{where}: INSERT job failed: {_flink_message(exc)}") from exc
+    return results
+
+
+def _flink_message(exc: Exception) -> str:
+    """The useful line(s) of a Py4J error: the Java exception chain without the stack frames."""
+    text = str(exc)
+    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("at ")]
+    causes = [l for l in lines if "Exception" in l or "Error" in l or l.startswith("Caused by")]
+    return " | ".join((causes or lines)[:6])
