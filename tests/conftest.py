@@ -1,0 +1,31 @@
+"""Shared fixtures: sklearn-built bundles and one PyFlink TableEnvironment per test session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE_CONFIG = os.path.join(REPO, "conf", "application.yaml")
+
+
+def float32_exact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Round features to float32 values: sklearn trees compare float32(x) with a double threshold,
+    MLeap compares the double; on float32-representable inputs both walk the same path."""
+    return frame.astype(np.float32).astype(np.float64)
+
+
+@pytest.fixture(scope="session")
+def t_env():
+    """One streaming TableEnvironment (one local minicluster JVM) for every Flink test."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    from flink_ml_udf.registry import configure_python_workers
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    configure_python_workers(env)
+    env.get_config().set("parallelism.default", "1")
+    return env
