@@ -14,9 +14,7 @@ class FlinkMlUdfError(Exception):
 
     def within(self, context: str) -> "FlinkMlUdfError":
         """Return a copy of this error whose message is prefixed with ``context``."""
-        error = type(self)(f"{context} → {self}")
-        error.__cause__ = self.__cause__ or self
-        return error
+        return type(self)(f"{context} → {self}")
 
 
 class ConfigError(FlinkMlUdfError):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
 from flink_ml_udf.mleap import Frame, Model
+from flink_ml_udf.mleap.ops import Column
 from flink_ml_udf.signature import Signature
 
 Result = Union[pd.Series, pd.DataFrame]
@@ -50,10 +51,10 @@ class BatchScorer:
             )
         n_rows = len(arguments[0]) if arguments else 0
         frame = Frame(n_rows, self.on_invalid)
-        for column, series in zip(self.signature.arguments, arguments):
-            values, nulls = _to_column(series, column.dtype.shape, column.dtype.base)
-            frame.add(column.name, values, column.dtype, nulls)
         try:
+            for column, series in zip(self.signature.arguments, arguments):
+                values, nulls = _to_column(series, column)
+                frame.add(column.name, values, column.dtype, nulls)
             self.model.transform(frame)
         except FlinkMlUdfError as exc:
             raise exc.within(self.label) from exc
@@ -67,12 +68,12 @@ class BatchScorer:
             columns.append(cast(values, nulled))
         if not self.signature.is_row:
             return columns[0]
-        result = pd.concat(columns, axis=1, keys=[c.name for c in self.signature.results])
-        return result
+        return pd.concat(columns, axis=1, keys=[c.name for c in self.signature.results])
 
 
-def _to_column(series: pd.Series, shape: str, base: str) -> Tuple[np.ndarray, np.ndarray]:
+def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarray]:
     nulls = series.isna().to_numpy()
+    shape, base = column.dtype.shape, column.dtype.base
     if shape == "scalar" and base == "string":
         values = series.to_numpy(dtype=object, copy=True)
         values[nulls] = None
@@ -80,11 +81,13 @@ def _to_column(series: pd.Series, shape: str, base: str) -> Tuple[np.ndarray, np
     if shape == "scalar":
         return series.to_numpy(dtype=np.float64, na_value=np.nan), nulls
     # ARRAY<DOUBLE> arrives as a Series of numpy arrays (None for a NULL array).
-    width = max((len(v) for v in series if v is not None), default=0)
-    values = np.full((len(series), width), np.nan)
-    for i, v in enumerate(series):
-        if v is not None:
-            values[i, : len(v)] = v
+    present = series[~nulls].to_numpy()
+    widths = {len(v) for v in present}
+    if len(widths) > 1:
+        raise ScoringError(f"argument {column.name!r}: arrays of different lengths {sorted(widths)} in one batch")
+    values = np.full((len(series), widths.pop() if widths else 0), np.nan)
+    if len(present):
+        values[~nulls] = np.stack(present)
     return values, nulls
 
 
@@ -110,8 +113,9 @@ def _result_cast(sql_type: str):
         return out
 
     def array(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
-        rows = list(np.asarray(values, dtype=np.float64))
-        return pd.Series([None if nulled[i] else rows[i] for i in range(len(rows))], dtype=object)
+        out = pd.Series(list(np.asarray(values, dtype=np.float64)), dtype=object)
+        out[nulled] = None
+        return out
 
     return array if sql_type.startswith("ARRAY") else scalar
 

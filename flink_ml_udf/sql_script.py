@@ -130,8 +130,11 @@ def run_statements(t_env: TableEnvironment, statements: Iterable[Statement], pri
 
 
 def _flink_message(exc: Exception) -> str:
-    """The useful line(s) of a Py4J error: the Java exception chain without the stack frames."""
-    text = str(exc)
-    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("at ")]
-    causes = [l for l in lines if "Exception" in l or "Error" in l or l.startswith("Caused by")]
-    return " | ".join((causes or lines)[:6])
+    """The useful part of a Py4J error: our own error when a UDF raised one, else the Java
+    exception chain without the stack frames."""
+    lines = [line.strip().lstrip(":").strip() for line in str(exc).splitlines()]
+    ours = [line for line in lines if line.startswith("flink_ml_udf.")]
+    if ours:
+        return ours[-1]
+    causes = [line for line in lines if line and not line.startswith("at ") and ("Exception" in line or "Error" in line)]
+    return " | ".join((causes or [line for line in lines if line])[:6])

@@ -174,3 +174,13 @@ def test_predict_job_prints_every_row():
     assert all(len(v) == 2 and all(np.isfinite(v)) for v in values)
     assert "registered Predict(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> DOUBLE" in completed.stderr
     assert completed.stdout.rstrip().endswith("7 rows in set")
+
+
+def test_bad_sql_names_file_and_line(t_env, tmp_path):
+    from flink_ml_udf.sql_script import SqlScriptError
+
+    path = tmp_path / "bad.sql"
+    path.write_text("-- first statement is fine\nSET 'parallelism.default' = '1';\n\nSELEC 1;\n")
+    with pytest.raises(SqlScriptError) as info:
+        run_statements(t_env, read_statements(str(path)))
+    assert str(info.value).startswith(f"{path}:4: SELEC failed: org.apache.flink.table.api.SqlParserException: SQL parse failed.")

@@ -138,3 +138,73 @@ def test_int_result_type_override():
     plain = scorer_for(UdfEntry("P", EXAMPLE_1))([data.feature1, data.feature2, data.feature3]).result
     assert str(result.dtype) == "Int32"
     np.testing.assert_array_equal(result.to_numpy(dtype=float), np.round(plain.to_numpy()))
+
+
+def test_registry_validation_reports_every_bad_entry(tmp_path):
+    from flink_ml_udf.config import AppConfig
+    from flink_ml_udf.registry import validate
+
+    config = AppConfig(
+        path="conf/application.yaml",
+        udfs=(
+            UdfEntry("Good", EXAMPLE_1),
+            UdfEntry("Gone", str(tmp_path / "gone.zip")),
+            UdfEntry("Wrong", EXAMPLE_1, outputs=("nope",)),
+        ),
+    )
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    assert str(info.value).splitlines() == [
+        "conf/application.yaml: 2 of 3 UDFs cannot be used:",
+        f"UDF 'Gone' → bundle {tmp_path / 'gone.zip'}: not found (no such file or folder)",
+        f"UDF 'Wrong' → bundle {EXAMPLE_1} → key 'outputs': 'nope' not among the bundle's output columns "
+        "(features, standard_scaler_features, prediction)",
+    ]
+
+
+def categorical_bundle(tmp_path):
+    """city (STRING) → string_indexer → one_hot_encoder → assembler(+ amount) → linear regression."""
+    from tests import bundle_writer as bw
+
+    nodes = [
+        bw.Node("idx", "string_indexer", {"labels": bw.string_list(["oslo", "rome", "lima"])},
+                inputs=[("input", "city")], outputs=[("output", "city_index")]),
+        bw.Node("ohe", "one_hot_encoder", {"size": bw.long(3), "drop_last": bw.boolean(False)},
+                inputs=[("input", "city_index")], outputs=[("output", "city_vec")]),
+        bw.Node("asm", "vector_assembler",
+                {"input_shapes": {"type": "list", "data_shape": [
+                    {"base": "tensor", "isNullable": False, "tensorShape": {"dimensions": [{"size": 3, "name": ""}]}},
+                    {"base": "scalar", "isNullable": False}]}},
+                inputs=[("input0", "city_vec"), ("input1", "amount")], outputs=[("output", "features")]),
+        bw.Node("lr", "linear_regression", {"coefficients": bw.tensor([10.0, 20.0, 30.0, 0.5]), "intercept": bw.double(1.0)},
+                inputs=[("features", "features")], outputs=[("prediction", "price")]),
+    ]
+    return bw.write_bundle(tmp_path / "cat", bw.pipeline("p", nodes))
+
+
+def test_string_argument_through_indexer_and_one_hot(tmp_path):
+    path = categorical_bundle(tmp_path)
+    entry = UdfEntry("Price", path, on_error="null")
+    scorer = scorer_for(entry)
+    assert scorer.signature.describe("Price") == "Price(city STRING, amount DOUBLE) -> DOUBLE"
+    city = pd.Series(["rome", None, "lima", "paris", "oslo"], dtype=object)
+    amount = pd.Series([2.0, 4.0, 6.0, 8.0, 10.0])
+    outcome = scorer([city, amount])
+    result = outcome.result.to_numpy()
+    np.testing.assert_array_equal(result[[0, 2, 4]], [1 + 20 + 1.0, 1 + 30 + 3.0, 1 + 10 + 5.0])
+    assert np.isnan(result[[1, 3]]).all()  # NULL city and unseen 'paris': the indexer's handle_invalid is error
+    assert outcome.rejected == 2
+
+
+def test_array_argument_for_a_vector_input(tmp_path):
+    from tests import bundle_writer as bw
+
+    node = bw.Node("lr", "linear_regression", {"coefficients": bw.tensor([1.0, -1.0]), "intercept": bw.double(0.5)},
+                   inputs=[("features", "features")], outputs=[("prediction", "y")])
+    entry = UdfEntry("Vec", bw.write_bundle(tmp_path / "vec", node), on_error="null")
+    scorer = scorer_for(entry)
+    assert scorer.signature.describe("Vec") == "Vec(features ARRAY<DOUBLE>) -> DOUBLE"
+    arrays = pd.Series([np.array([3.0, 1.0]), None, np.array([0.0, 2.0])], dtype=object)
+    result = scorer([arrays]).result.to_numpy()
+    np.testing.assert_array_equal(result[[0, 2]], [2.5, -1.5])
+    assert np.isnan(result[1])

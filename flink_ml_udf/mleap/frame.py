@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
+import pandas as pd
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.types import DataType
@@ -91,7 +92,7 @@ class Frame:
         """Boolean mask of null rows in a numeric or tensor column, or ``None`` if it has none."""
         values = self._columns[name]
         if values.dtype == object:
-            mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            mask = pd.isna(values)
             return mask if mask.any() else None
         return self._nulls.get(name)
 

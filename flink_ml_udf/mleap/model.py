@@ -71,7 +71,7 @@ class Model:
         try:
             self.root.transform(frame)
         except ScoringError as exc:
-            raise exc.within(f"bundle {self.info.location}") from exc.__cause__
+            raise exc.within(f"bundle {self.info.location}") from exc
         return frame
 
     def transform_columns(
