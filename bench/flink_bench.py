@@ -83,7 +83,9 @@ def main() -> None:
     t_env.execute_sql(SINK)
 
     config = t_env.get_config()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(
         f"rows: {args.rows}, parallelism 1, bundle.size {config.get('python.fn-execution.bundle.size', '?')}, "
         f"arrow.batch.size {config.get('python.fn-execution.arrow.batch.size', '?')}"
@@ -98,7 +100,9 @@ def main() -> None:
         best[name] = min(times)
         runs = ", ".join(f"{t:.2f}" for t in times)
         print(f"{name:<45} {args.rows / best[name]:>12,.0f} rows/s  (best of {runs} s, job start included)")
-    print(f"{'in-process scorer, same model, 100k-row batches':<45} {scorer_rows_per_second():>12,.0f} rows/s  (no Flink)")
+    print(
+        f"{'in-process scorer, same model, 100k-row batches':<45} {scorer_rows_per_second():>12,.0f} rows/s  (no Flink)"
+    )
     names = list(QUERIES)
     ratio = best[names[0]] / best[names[1]]
     print(f"ratio Predict / no-UDF: {ratio:.2f} (target >= 0.85)")

@@ -160,11 +160,13 @@ def _parse_entry(
         if scheme and scheme not in SCHEME_SOURCES:
             problems.append(f"{where} → key 'bundle_path': unknown URI scheme {scheme!r} (use gs://, s3:// or a path)")
     elif source not in SOURCES:
-        problems.append(f"{where} → key 'bundle_source': unknown source {source!r} (expected one of {', '.join(SOURCES)})")
+        problems.append(
+            f"{where} → key 'bundle_source': unknown source {source!r} (expected one of {', '.join(SOURCES)})"
+        )
     elif scheme and SCHEME_SOURCES.get(scheme) != source:
         problems.append(f"{where} → key 'bundle_source': {source!r} does not match the {scheme}:// URI in bundle_path")
     if bundle_path and source == "file":
-        local = bundle_path[len("file://"):] if scheme == "file" else bundle_path
+        local = bundle_path[len("file://") :] if scheme == "file" else bundle_path
         bundle_path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(local)))
 
     columns = {}

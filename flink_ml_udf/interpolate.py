@@ -33,5 +33,3 @@ def interpolate(text: str, environ: Optional[Mapping[str, str]] = None) -> str:
         raise MissingVariable(name)
 
     return _PATTERN.sub(substitute, text)
-
-

@@ -61,7 +61,9 @@ def validate(config: AppConfig) -> Dict[str, RegisteredUdf]:
         except FlinkMlUdfError as exc:
             problems.append(str(exc))
     if problems:
-        raise ConfigError(f"{config.path}: {len(problems)} of {len(config.udfs)} UDFs cannot be used:\n" + "\n".join(problems))
+        raise ConfigError(
+            f"{config.path}: {len(problems)} of {len(config.udfs)} UDFs cannot be used:\n" + "\n".join(problems)
+        )
     return registered
 
 

@@ -96,7 +96,9 @@ def read_statements(path: str) -> List[Statement]:
     return split_statements(text, path)
 
 
-def run_statements(t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True) -> List[TableResult]:
+def run_statements(
+    t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True
+) -> List[TableResult]:
     """Execute statements in order; INSERTs are collected and run as one job at the end."""
     results: List[TableResult] = []
     inserts = t_env.create_statement_set()
@@ -136,5 +138,7 @@ def _flink_message(exc: Exception) -> str:
     ours = [line for line in lines if line.startswith("flink_ml_udf.")]
     if ours:
         return ours[-1]
-    causes = [line for line in lines if line and not line.startswith("at ") and ("Exception" in line or "Error" in line)]
+    causes = [
+        line for line in lines if line and not line.startswith("at ") and ("Exception" in line or "Error" in line)
+    ]
     return " | ".join((causes or [line for line in lines if line])[:6])

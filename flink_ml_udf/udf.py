@@ -32,7 +32,7 @@ _FLINK_TYPES = {
 def flink_type(name: str) -> FlinkType:
     """A PyFlink type from a :mod:`flink_ml_udf.signature` type name."""
     if name.startswith("ARRAY<") and name.endswith(">"):
-        return DataTypes.ARRAY(flink_type(name[len("ARRAY<"):-1]))
+        return DataTypes.ARRAY(flink_type(name[len("ARRAY<") : -1]))
     return _FLINK_TYPES[name]()
 
 

@@ -40,7 +40,9 @@ def training_data(rows: int = 2000, seed: int = 7) -> pd.DataFrame:
 
 def build(models_dir: str) -> None:
     data = training_data()
-    first = mleap_pipeline(FEATURES, [StandardScaler(), RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0)])
+    first = mleap_pipeline(
+        FEATURES, [StandardScaler(), RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0)]
+    )
     fit_pipeline(first, data[FEATURES], data.target)
     print("wrote", export_bundle(first, os.path.join(models_dir, "example-1.zip"), form="zip"))
 

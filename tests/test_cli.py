@@ -24,7 +24,12 @@ def test_inspect_lists_ops_and_schemas():
     completed = run("inspect", EXAMPLE_1, "--json")
     assert completed.returncode == 0, completed.stderr
     summary = json.loads(completed.stdout)
-    assert [op["op"] for op in summary["ops"]] == ["pipeline", "vector_assembler", "standard_scaler", "random_forest_regression"]
+    assert [op["op"] for op in summary["ops"]] == [
+        "pipeline",
+        "vector_assembler",
+        "standard_scaler",
+        "random_forest_regression",
+    ]
     assert summary["inputs"] == [{"name": f"feature{i}", "type": "double"} for i in (1, 2, 3)]
     assert summary["outputs"] == [
         {"name": "features", "type": "tensor<double>[3]"},
@@ -40,11 +45,13 @@ def test_inspect_lists_ops_and_schemas():
 def test_score_appends_every_output_column(tmp_path):
     rows = [[10.0, 3, 0.5], [55.5, 0, -0.25], [99.0, 10, 1.0]]
     frame = {
-        "schema": {"fields": [
-            {"name": "feature1", "type": "double"},
-            {"name": "feature2", "type": {"type": "basic", "base": "integer", "isNullable": False}},
-            {"name": "feature3", "type": "double"},
-        ]},
+        "schema": {
+            "fields": [
+                {"name": "feature1", "type": "double"},
+                {"name": "feature2", "type": {"type": "basic", "base": "integer", "isNullable": False}},
+                {"name": "feature3", "type": "double"},
+            ]
+        },
         "rows": rows,
     }
     path = tmp_path / "frame.json"
@@ -67,8 +74,10 @@ def test_score_appends_every_output_column(tmp_path):
 
 
 def test_score_reports_null_feature_and_exits_2(tmp_path):
-    frame = {"schema": {"fields": [{"name": f"feature{i}", "type": "double"} for i in (1, 2, 3)]},
-             "rows": [[1.0, 2.0, 3.0], [1.0, None, 3.0]]}
+    frame = {
+        "schema": {"fields": [{"name": f"feature{i}", "type": "double"} for i in (1, 2, 3)]},
+        "rows": [[1.0, 2.0, 3.0], [1.0, None, 3.0]],
+    }
     completed = run("score", EXAMPLE_1, "--frame", "-", stdin=json.dumps(frame))
     assert completed.returncode == 2
     assert completed.stdout == ""

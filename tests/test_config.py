@@ -46,7 +46,9 @@ def test_optional_keys_env_interpolation_and_inferred_sources(tmp_path):
     )
     config = load_config(path, environ={"BUCKET": "models-prod"})
     assert config.udfs == (
-        UdfEntry("Fraud", "gs://models-prod/fraud.zip", "gcs", ("amount", "country"), ("prediction",), None, "null", "17"),
+        UdfEntry(
+            "Fraud", "gs://models-prod/fraud.zip", "gcs", ("amount", "country"), ("prediction",), None, "null", "17"
+        ),
         UdfEntry("Churn", "/srv/models/churn", "file", result_type="int"),
     )
 

@@ -91,10 +91,15 @@ def test_registered_signatures(registered):
 def test_sql_predictions_equal_runtime_transform(t_env, registered):
     frame = feature_rows(ROWS)
     t_env.create_temporary_view("FeaturesFromPandas", features_table(t_env, frame))
-    result = t_env.sql_query(
-        "SELECT id, Predict(feature1, feature2, feature3) AS prediction, Predictv2(feature1) AS prediction2 "
-        "FROM FeaturesFromPandas"
-    ).to_pandas().sort_values("id").reset_index(drop=True)
+    result = (
+        t_env.sql_query(
+            "SELECT id, Predict(feature1, feature2, feature3) AS prediction, Predictv2(feature1) AS prediction2 "
+            "FROM FeaturesFromPandas"
+        )
+        .to_pandas()
+        .sort_values("id")
+        .reset_index(drop=True)
+    )
 
     assert len(result) == ROWS
     np.testing.assert_array_equal(result.id.to_numpy(), frame.id.to_numpy())
@@ -107,13 +112,20 @@ def test_sql_predictions_equal_runtime_transform(t_env, registered):
 def test_row_result_fields_selectable_in_sql(t_env, registered):
     frame = feature_rows(50, seed=5)
     t_env.create_temporary_view("RowFeatures", features_table(t_env, frame))
-    result = t_env.sql_query(
-        "SELECT id, r.prediction AS prediction, r.standard_scaler_features AS scaled "
-        "FROM (SELECT id, PredictDetailed(feature1, feature2, feature3) AS r FROM RowFeatures)"
-    ).to_pandas().sort_values("id").reset_index(drop=True)
+    result = (
+        t_env.sql_query(
+            "SELECT id, r.prediction AS prediction, r.standard_scaler_features AS scaled "
+            "FROM (SELECT id, PredictDetailed(feature1, feature2, feature3) AS r FROM RowFeatures)"
+        )
+        .to_pandas()
+        .sort_values("id")
+        .reset_index(drop=True)
+    )
 
     model = load_bundle(os.path.join(REPO, "models", "example-1.zip"))
-    scored = model.transform_columns({c: frame[c].to_numpy(dtype=np.float64) for c in ["feature1", "feature2", "feature3"]})
+    scored = model.transform_columns(
+        {c: frame[c].to_numpy(dtype=np.float64) for c in ["feature1", "feature2", "feature3"]}
+    )
     assert len(result) == 50
     np.testing.assert_array_equal(result.prediction.to_numpy(), scored.get("prediction", "t"))
     np.testing.assert_array_equal(np.stack(result.scaled.to_numpy()), scored.get("standard_scaler_features", "t"))
@@ -125,9 +137,12 @@ def test_null_features_follow_on_error(t_env, registered):
     frame.loc[[3, 17], "feature1"] = None
     t_env.create_temporary_view("NullFeatures", features_table(t_env, frame))
 
-    nulled = t_env.sql_query(
-        "SELECT id, PredictOrNull(feature1, feature2, feature3) AS prediction FROM NullFeatures"
-    ).to_pandas().sort_values("id").reset_index(drop=True)
+    nulled = (
+        t_env.sql_query("SELECT id, PredictOrNull(feature1, feature2, feature3) AS prediction FROM NullFeatures")
+        .to_pandas()
+        .sort_values("id")
+        .reset_index(drop=True)
+    )
     assert len(nulled) == 40
     assert nulled.prediction.isna().to_numpy().nonzero()[0].tolist() == [3, 17]
     valid = frame.drop(index=[3, 17])
@@ -163,9 +178,21 @@ def test_predict_job_prints_every_row():
     env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
     env["FEATURES_ROWS"] = "7"
     completed = subprocess.run(
-        [sys.executable, "jobs/predict_job.py", "--config", EXAMPLE_CONFIG,
-         "--sql", "sql/features_datagen.sql", "--sql", "sql/predict.sql"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "jobs/predict_job.py",
+            "--config",
+            EXAMPLE_CONFIG,
+            "--sql",
+            "sql/features_datagen.sql",
+            "--sql",
+            "sql/predict.sql",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     rows = [line for line in completed.stdout.splitlines() if line.startswith("| +I |")]
@@ -183,4 +210,6 @@ def test_bad_sql_names_file_and_line(t_env, tmp_path):
     path.write_text("-- first statement is fine\nSET 'parallelism.default' = '1';\n\nSELEC 1;\n")
     with pytest.raises(SqlScriptError) as info:
         run_statements(t_env, read_statements(str(path)))
-    assert str(info.value).startswith(f"{path}:4: SELEC failed: org.apache.flink.table.api.SqlParserException: SQL parse failed.")
+    assert str(info.value).startswith(
+        f"{path}:4: SELEC failed: org.apache.flink.table.api.SqlParserException: SQL parse failed."
+    )

@@ -167,17 +167,46 @@ def categorical_bundle(tmp_path):
     from tests import bundle_writer as bw
 
     nodes = [
-        bw.Node("idx", "string_indexer", {"labels": bw.string_list(["oslo", "rome", "lima"])},
-                inputs=[("input", "city")], outputs=[("output", "city_index")]),
-        bw.Node("ohe", "one_hot_encoder", {"size": bw.long(3), "drop_last": bw.boolean(False)},
-                inputs=[("input", "city_index")], outputs=[("output", "city_vec")]),
-        bw.Node("asm", "vector_assembler",
-                {"input_shapes": {"type": "list", "data_shape": [
-                    {"base": "tensor", "isNullable": False, "tensorShape": {"dimensions": [{"size": 3, "name": ""}]}},
-                    {"base": "scalar", "isNullable": False}]}},
-                inputs=[("input0", "city_vec"), ("input1", "amount")], outputs=[("output", "features")]),
-        bw.Node("lr", "linear_regression", {"coefficients": bw.tensor([10.0, 20.0, 30.0, 0.5]), "intercept": bw.double(1.0)},
-                inputs=[("features", "features")], outputs=[("prediction", "price")]),
+        bw.Node(
+            "idx",
+            "string_indexer",
+            {"labels": bw.string_list(["oslo", "rome", "lima"])},
+            inputs=[("input", "city")],
+            outputs=[("output", "city_index")],
+        ),
+        bw.Node(
+            "ohe",
+            "one_hot_encoder",
+            {"size": bw.long(3), "drop_last": bw.boolean(False)},
+            inputs=[("input", "city_index")],
+            outputs=[("output", "city_vec")],
+        ),
+        bw.Node(
+            "asm",
+            "vector_assembler",
+            {
+                "input_shapes": {
+                    "type": "list",
+                    "data_shape": [
+                        {
+                            "base": "tensor",
+                            "isNullable": False,
+                            "tensorShape": {"dimensions": [{"size": 3, "name": ""}]},
+                        },
+                        {"base": "scalar", "isNullable": False},
+                    ],
+                }
+            },
+            inputs=[("input0", "city_vec"), ("input1", "amount")],
+            outputs=[("output", "features")],
+        ),
+        bw.Node(
+            "lr",
+            "linear_regression",
+            {"coefficients": bw.tensor([10.0, 20.0, 30.0, 0.5]), "intercept": bw.double(1.0)},
+            inputs=[("features", "features")],
+            outputs=[("prediction", "price")],
+        ),
     ]
     return bw.write_bundle(tmp_path / "cat", bw.pipeline("p", nodes))
 
@@ -199,8 +228,13 @@ def test_string_argument_through_indexer_and_one_hot(tmp_path):
 def test_array_argument_for_a_vector_input(tmp_path):
     from tests import bundle_writer as bw
 
-    node = bw.Node("lr", "linear_regression", {"coefficients": bw.tensor([1.0, -1.0]), "intercept": bw.double(0.5)},
-                   inputs=[("features", "features")], outputs=[("prediction", "y")])
+    node = bw.Node(
+        "lr",
+        "linear_regression",
+        {"coefficients": bw.tensor([1.0, -1.0]), "intercept": bw.double(0.5)},
+        inputs=[("features", "features")],
+        outputs=[("prediction", "y")],
+    )
     entry = UdfEntry("Vec", bw.write_bundle(tmp_path / "vec", node), on_error="null")
     scorer = scorer_for(entry)
     assert scorer.signature.describe("Vec") == "Vec(features ARRAY<DOUBLE>) -> DOUBLE"

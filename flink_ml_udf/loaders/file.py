@@ -14,7 +14,7 @@ class FileLoader:
     source = "file"
 
     def fetch(self, uri: str, version: Optional[str] = None) -> LocalBundle:
-        path = uri[len("file://"):] if uri.startswith("file://") else uri
+        path = uri[len("file://") :] if uri.startswith("file://") else uri
         if not os.path.exists(path):
             raise LoaderError(f"bundle {path}: not found (no such file or folder)")
         if not (os.path.isdir(path) or os.path.isfile(path)):

@@ -1,8 +1,8 @@
 """A Python runtime for MLeap bundles: read a bundle, score batches of rows with numpy.
 
-    >>> model = load_bundle("models/example-1.zip")
-    >>> frame = model.transform_columns({"feature1": [0.5], "feature2": [3], "feature3": [1.0]})
-    >>> frame.get(model.prediction_column.name, "me")
+>>> model = load_bundle("models/example-1.zip")
+>>> frame = model.transform_columns({"feature1": [0.5], "feature2": [3], "feature3": [1.0]})
+>>> frame.get(model.prediction_column.name, "me")
 """
 
 from flink_ml_udf.mleap.frame import Frame

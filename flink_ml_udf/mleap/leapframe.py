@@ -123,7 +123,9 @@ def frame_to_json(frame: Frame) -> Dict[str, Any]:
     for name, values, dtype in frame.items():
         fields.append({"name": name, "type": format_type(dtype)})
         nulls = frame.nulls(name)
-        columns.append([None if nulls is not None and nulls[i] else _cell(values[i], dtype) for i in range(frame.n_rows)])
+        columns.append(
+            [None if nulls is not None and nulls[i] else _cell(values[i], dtype) for i in range(frame.n_rows)]
+        )
     keep = ~frame.skipped
     rows = [[column[i] for column in columns] for i in range(frame.n_rows) if keep[i]]
     return {"schema": {"fields": fields}, "rows": rows}

@@ -14,6 +14,7 @@ from flink_ml_udf.mleap.ops import Column, Op
 from flink_ml_udf.mleap.reader import BundleReader
 from flink_ml_udf.mleap.types import DataType
 
+
 @dataclass(frozen=True)
 class BundleInfo:
     """What ``bundle.json`` says about the bundle, plus where it was read from."""
@@ -24,6 +25,7 @@ class BundleInfo:
     mleap_version: str
     timestamp: str
     uid: str
+
 
 class Model:
     """An MLeap bundle ready to score batches of rows."""
@@ -87,6 +89,7 @@ class Model:
             typed[column.name] = (as_column_array(columns[column.name], column.dtype), column.dtype)
         return self.transform(Frame.from_columns(typed, on_invalid))
 
+
 def as_column_array(values: Any, dtype: DataType) -> np.ndarray:
     """Coerce a sequence to the array layout a frame column of ``dtype`` uses."""
     if dtype.shape == "scalar" and dtype.base == "string":
@@ -95,9 +98,11 @@ def as_column_array(values: Any, dtype: DataType) -> np.ndarray:
         return np.asarray(values, dtype=np.float64).reshape(len(values), -1)
     return np.asarray(values, dtype=np.float64)
 
+
 def load_bundle(location: str, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Model:
     """Load a local bundle (folder or zip) into a :class:`Model`."""
     return load_bundle_files(open_bundle_files(location, max_unpacked_bytes))
+
 
 def load_bundle_files(files: BundleFiles) -> Model:
     reader = BundleReader(files)
@@ -114,6 +119,7 @@ def load_bundle_files(files: BundleFiles) -> Model:
             uid=str(info.get("uid", "")),
         ),
     )
+
 
 def describe(model: Model) -> Dict[str, Any]:
     """A JSON-ready summary: what ``flink-ml-udf inspect`` prints."""

@@ -108,8 +108,10 @@ class BundleReader:
     def _sockets(shape: Dict[str, Any], side: str, context: str) -> list:
         sockets = []
         for socket in shape.get(side, []):
-            if not isinstance(socket, dict) or not isinstance(socket.get("port"), str) or not isinstance(
-                socket.get("name"), str
+            if (
+                not isinstance(socket, dict)
+                or not isinstance(socket.get("port"), str)
+                or not isinstance(socket.get("name"), str)
             ):
                 raise BundleError(f"{context}: malformed {side} socket {socket!r} (needs string 'port' and 'name')")
             sockets.append(Socket(socket["port"], socket["name"]))

@@ -124,7 +124,11 @@ class TreeEnsemble:
         self.categorical[categorical] = True
         self.category_row = np.full(n, -1, dtype=np.int64)
         table_width = 1 + max(
-            (int(max(c for c in flat[i].categories if c >= 0 and c == int(c))) for i in categorical if flat[i].categories),
+            (
+                int(max(c for c in flat[i].categories if c >= 0 and c == int(c)))
+                for i in categorical
+                if flat[i].categories
+            ),
             default=0,
         )
         self.category_hit = np.zeros((len(categorical), table_width), dtype=bool)

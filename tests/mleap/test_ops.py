@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.preprocessing import LabelEncoder, OneHotEncoder as SkOneHotEncoder
+from sklearn.preprocessing import LabelEncoder
+from sklearn.preprocessing import OneHotEncoder as SkOneHotEncoder
 
 from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import Frame, load_bundle
@@ -34,13 +35,21 @@ def score(model, **columns):
 
 
 def indexer_model(tmp_path, labels, handle_invalid=None, legacy=False):
-    attributes = {"labels": bw.string_list(labels)} if legacy else {
-        "labels_length": {"int": 1},
-        "labels_array_0": bw.string_list(labels),
-    }
+    attributes = (
+        {"labels": bw.string_list(labels)}
+        if legacy
+        else {
+            "labels_length": {"int": 1},
+            "labels_array_0": bw.string_list(labels),
+        }
+    )
     if handle_invalid:
         attributes["handle_invalid"] = bw.string(handle_invalid)
-    ports = ([("input", "city")], [("output", "city_index")]) if legacy else ([("input0", "city")], [("output0", "city_index")])
+    ports = (
+        ([("input", "city")], [("output", "city_index")])
+        if legacy
+        else ([("input0", "city")], [("output0", "city_index")])
+    )
     node = bw.Node("indexer", "string_indexer", attributes, inputs=ports[0], outputs=ports[1])
     return load_bundle(bw.write_bundle(tmp_path / "b", node))
 
@@ -103,7 +112,11 @@ def test_one_hot_encoder_matches_sklearn(tmp_path, drop_last):
     categories = np.array([0, 2, 1, 3, 3, 0, 2], dtype=float)
     model = encoder_model(
         tmp_path,
-        {"category_sizes": {"type": "list", "int": [4]}, "handle_invalid": bw.string("error"), "drop_last": bw.boolean(drop_last)},
+        {
+            "category_sizes": {"type": "list", "int": [4]},
+            "handle_invalid": bw.string("error"),
+            "drop_last": bw.boolean(drop_last),
+        },
     )
     sklearn = SkOneHotEncoder(categories=[[0.0, 1.0, 2.0, 3.0]], drop=[3.0] if drop_last else None, sparse_output=False)
     expected = sklearn.fit_transform(categories.reshape(-1, 1))
@@ -122,7 +135,11 @@ def test_one_hot_encoder_legacy_size_keep_and_invalid(tmp_path):
 def test_one_hot_encoder_rejects_unseen_and_fractional(tmp_path):
     model = encoder_model(
         tmp_path,
-        {"category_sizes": {"type": "list", "int": [2]}, "handle_invalid": bw.string("error"), "drop_last": bw.boolean(False)},
+        {
+            "category_sizes": {"type": "list", "int": [2]},
+            "handle_invalid": bw.string("error"),
+            "drop_last": bw.boolean(False),
+        },
     )
     with pytest.raises(ScoringError, match=r"column 'c' holds an unseen category \(row 1\)$"):
         score(model, c=np.array([1.0, 5.0]))
@@ -134,7 +151,11 @@ def test_one_hot_encoder_refuses_skip(tmp_path):
     with pytest.raises(BundleError, match=r"attribute handle_invalid: 'skip' is not one of error, keep$"):
         encoder_model(
             tmp_path,
-            {"category_sizes": {"type": "list", "int": [2]}, "handle_invalid": bw.string("skip"), "drop_last": bw.boolean(False)},
+            {
+                "category_sizes": {"type": "list", "int": [2]},
+                "handle_invalid": bw.string("skip"),
+                "drop_last": bw.boolean(False),
+            },
         )
 
 
@@ -147,9 +168,7 @@ def vector_op_model(tmp_path, op, attributes):
 
 
 def test_standard_scaler_zero_std_gives_exact_zero_even_for_nan(tmp_path):
-    model = vector_op_model(
-        tmp_path, "standard_scaler", {"mean": bw.tensor([1.0, 2.0]), "std": bw.tensor([2.0, 0.0])}
-    )
+    model = vector_op_model(tmp_path, "standard_scaler", {"mean": bw.tensor([1.0, 2.0]), "std": bw.tensor([2.0, 0.0])})
     frame = score(model, v=np.array([[3.0, 5.0], [np.nan, np.nan]]))
     out = frame.get("out", "t")
     np.testing.assert_array_equal(out[0], [(3.0 - 1.0) * (1.0 / 2.0), 0.0])
@@ -168,7 +187,12 @@ def test_min_max_scaler_target_range_and_constant_column(tmp_path):
     model = vector_op_model(
         tmp_path,
         "min_max_scaler",
-        {"min": bw.tensor([0.0, 5.0]), "max": bw.tensor([10.0, 5.0]), "minValue": bw.double(-1.0), "maxValue": bw.double(1.0)},
+        {
+            "min": bw.tensor([0.0, 5.0]),
+            "max": bw.tensor([10.0, 5.0]),
+            "minValue": bw.double(-1.0),
+            "maxValue": bw.double(1.0),
+        },
     )
     frame = score(model, v=np.array([[2.5, 7.0], [10.0, np.nan]]))
     out = frame.get("out", "t")
@@ -188,8 +212,11 @@ def test_scaler_rejects_vector_of_wrong_size(tmp_path):
 def test_linear_regression_with_omitted_zero_intercept(tmp_path):
     # The Scala writer drops zero scalars: "intercept": {} means 0.0.
     node = bw.Node(
-        "lr", "linear_regression", {"coefficients": bw.tensor([2.0, -1.0]), "intercept": {}},
-        inputs=[("features", "features")], outputs=[("prediction", "y")],
+        "lr",
+        "linear_regression",
+        {"coefficients": bw.tensor([2.0, -1.0]), "intercept": {}},
+        inputs=[("features", "features")],
+        outputs=[("prediction", "y")],
     )
     model = assembled_model(tmp_path, node, 2)
     frame = score(model, x0=np.array([1.0, 3.0]), x1=np.array([4.0, 0.5]))
@@ -218,7 +245,9 @@ def test_multinomial_logistic_regression_matches_sklearn_softmax(tmp_path):
 
     data = load_iris()
     clf = LogisticRegression(max_iter=5000).fit(data.data, data.target)
-    node = multinomial_node(clf.coef_, clf.intercept_, [("prediction", "y"), ("probability", "p"), ("raw_prediction", "r")])
+    node = multinomial_node(
+        clf.coef_, clf.intercept_, [("prediction", "y"), ("probability", "p"), ("raw_prediction", "r")]
+    )
     model = assembled_model(tmp_path, node, 4)
     frame = score(model, **{f"x{i}": data.data[:, i] for i in range(4)})
     np.testing.assert_allclose(frame.get("p", "t"), clf.predict_proba(data.data), rtol=0, atol=1e-12)
@@ -230,7 +259,12 @@ def test_binary_logistic_regression_threshold_and_paths(tmp_path):
     node = bw.Node(
         "blr",
         "logistic_regression",
-        {"num_classes": bw.long(2), "coefficients": bw.tensor([1.0]), "intercept": bw.double(0.0), "threshold": bw.double(0.8)},
+        {
+            "num_classes": bw.long(2),
+            "coefficients": bw.tensor([1.0]),
+            "intercept": bw.double(0.0),
+            "threshold": bw.double(0.8),
+        },
         inputs=[("features", "features")],
         outputs=[("prediction", "y"), ("probability", "p")],
     )
@@ -273,17 +307,33 @@ def test_spark_tree_with_categorical_split_and_count_leaves(tmp_path):
 
 def test_random_forest_regression_follows_trees_list_not_folders(tmp_path):
     trees = {
-        "tree_b": bw.Node("", "decision_tree_regression", {"num_features": bw.long(1)},
-                          files={"tree.json": bw.tree_lines([bw.split(0, 0.0), bw.leaf(1.0), bw.leaf(3.0)])}),
-        "tree_a": bw.Node("", "decision_tree_regression", {"num_features": bw.long(1)},
-                          files={"tree.json": bw.tree_lines([bw.leaf(10.0)])}),
-        "stray": bw.Node("", "decision_tree_regression", {"num_features": bw.long(1)},
-                         files={"tree.json": bw.tree_lines([bw.leaf(1000.0)])}),
+        "tree_b": bw.Node(
+            "",
+            "decision_tree_regression",
+            {"num_features": bw.long(1)},
+            files={"tree.json": bw.tree_lines([bw.split(0, 0.0), bw.leaf(1.0), bw.leaf(3.0)])},
+        ),
+        "tree_a": bw.Node(
+            "",
+            "decision_tree_regression",
+            {"num_features": bw.long(1)},
+            files={"tree.json": bw.tree_lines([bw.leaf(10.0)])},
+        ),
+        "stray": bw.Node(
+            "",
+            "decision_tree_regression",
+            {"num_features": bw.long(1)},
+            files={"tree.json": bw.tree_lines([bw.leaf(1000.0)])},
+        ),
     }
     node = bw.Node(
         "rf",
         "random_forest_regression",
-        {"num_features": bw.long(1), "tree_weights": bw.double_list([1.0, 1.0]), "trees": bw.string_list(["tree_b", "tree_a"])},
+        {
+            "num_features": bw.long(1),
+            "tree_weights": bw.double_list([1.0, 1.0]),
+            "trees": bw.string_list(["tree_b", "tree_a"]),
+        },
         inputs=[("features", "features")],
         outputs=[("prediction", "y")],
         submodels=trees,
@@ -298,12 +348,18 @@ def test_random_forest_regression_follows_trees_list_not_folders(tmp_path):
 
 def test_vector_assembler_rejects_null_scalar(tmp_path):
     node = bw.Node(
-        "lr", "linear_regression", {"coefficients": bw.tensor([1.0]), "intercept": bw.double(0.5)},
-        inputs=[("features", "features")], outputs=[("prediction", "y")],
+        "lr",
+        "linear_regression",
+        {"coefficients": bw.tensor([1.0]), "intercept": bw.double(0.5)},
+        inputs=[("features", "features")],
+        outputs=[("prediction", "y")],
     )
     model = assembled_model(tmp_path, node, 1)
     frame = Frame(3)
     frame.add("x0", np.array([1.0, np.nan, 2.0]), DOUBLE, nulls=np.array([False, True, False]))
     with pytest.raises(ScoringError) as info:
         model.transform(frame)
-    assert str(info.value) == f"bundle {tmp_path / 'b'} → node assembler (vector_assembler): input column 'x0' is null (row 1)"
+    assert (
+        str(info.value)
+        == f"bundle {tmp_path / 'b'} → node assembler (vector_assembler): input column 'x0' is null (row 1)"
+    )

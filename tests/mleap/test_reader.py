@@ -40,7 +40,9 @@ def test_unsupported_op_says_so(tmp_path):
 
 
 def test_attribute_of_wrong_type_names_bundle_node_and_attribute(tmp_path):
-    path = bw.write_bundle(tmp_path / "b", linear(attributes={"coefficients": bw.string_list(["a"]), "intercept": bw.double(1)}))
+    path = bw.write_bundle(
+        tmp_path / "b", linear(attributes={"coefficients": bw.string_list(["a"]), "intercept": bw.double(1)})
+    )
     with pytest.raises(BundleError) as info:
         load_bundle(path)
     assert str(info.value) == (
@@ -51,7 +53,9 @@ def test_attribute_of_wrong_type_names_bundle_node_and_attribute(tmp_path):
 
 def test_missing_required_attribute(tmp_path):
     path = bw.write_bundle(tmp_path / "b", linear(attributes={"coefficients": bw.tensor([1.0])}))
-    with pytest.raises(BundleError, match=r"→ node lr \(linear_regression\) → attribute intercept: required attribute is missing$"):
+    with pytest.raises(
+        BundleError, match=r"→ node lr \(linear_regression\) → attribute intercept: required attribute is missing$"
+    ):
         load_bundle(path)
 
 
@@ -94,8 +98,11 @@ def test_no_such_bundle(tmp_path):
 
 def test_truncated_tree_file(tmp_path):
     node = bw.Node(
-        "dt", "decision_tree_regression", {"num_features": bw.long(1)},
-        inputs=[("features", "f")], outputs=[("prediction", "y")],
+        "dt",
+        "decision_tree_regression",
+        {"num_features": bw.long(1)},
+        inputs=[("features", "f")],
+        outputs=[("prediction", "y")],
         files={"tree.json": bw.tree_lines([bw.split(0, 1.0), bw.leaf(1.0)])},
     )
     path = bw.write_bundle(tmp_path / "b", node)

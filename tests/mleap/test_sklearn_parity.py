@@ -28,7 +28,9 @@ def dataset(name: str):
         "breast_cancer": datasets.load_breast_cancer,
     }[name]
     data = loader(as_frame=True)
-    features = data.data.rename(columns=lambda c: c.replace(" ", "_").replace("(", "").replace(")", "").replace("/", "_"))
+    features = data.data.rename(
+        columns=lambda c: c.replace(" ", "_").replace("(", "").replace(")", "").replace("/", "_")
+    )
     return float32_exact(features), data.target.to_numpy()
 
 
@@ -47,7 +49,10 @@ CASES = {
         lambda: [StandardScaler(), LogisticRegression(max_iter=5000)],
     ),
     "decision_tree_classifier": ("iris", lambda: [DecisionTreeClassifier(max_depth=4, random_state=0)]),
-    "random_forest_classifier": ("wine", lambda: [RandomForestClassifier(n_estimators=15, max_depth=5, random_state=0)]),
+    "random_forest_classifier": (
+        "wine",
+        lambda: [RandomForestClassifier(n_estimators=15, max_depth=5, random_state=0)],
+    ),
 }
 
 
@@ -112,7 +117,5 @@ def test_example_bundles_match_the_models_they_were_built_from(tmp_path):
         committed = load_bundle(os.path.join(REPO, "models", name))
         ours = committed.transform_columns({c: data[c].to_numpy() for c in columns})
         again = rebuilt.transform_columns({c: data[c].to_numpy() for c in columns})
-        np.testing.assert_allclose(
-            ours.get("prediction", "t"), again.get("prediction", "t"), rtol=0, atol=TOLERANCE
-        )
+        np.testing.assert_allclose(ours.get("prediction", "t"), again.get("prediction", "t"), rtol=0, atol=TOLERANCE)
         assert pd.Series(ours.get("prediction", "t")).nunique() > 10

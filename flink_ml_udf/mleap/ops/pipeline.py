@@ -14,9 +14,7 @@ class Pipeline(Op):
     def __init__(self, spec: NodeSpec) -> None:
         super().__init__(spec)
         names = spec.attributes.string_list("nodes")
-        self.children = [
-            spec.bundle.load_node(posixpath.join(spec.folder, f"{name}.node")) for name in names
-        ]
+        self.children = [spec.bundle.load_node(posixpath.join(spec.folder, f"{name}.node")) for name in names]
         produced = set()
         for child in self.children:
             self.inputs.extend(column for column in child.inputs if column.name not in produced)
