@@ -8,7 +8,7 @@ turns the type names into PyFlink ``DataTypes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import ConfigError
@@ -72,17 +72,11 @@ class Signature:
 def derive_signature(entry: UdfEntry, model: Model) -> Signature:
     """Match the entry's ``inputs``/``outputs`` (or the bundle's defaults) against the bundle."""
     where = f"{entry.label} → bundle {entry.bundle_path}"
-    available = {c.name: c for c in model.input_schema}
     if entry.inputs is None:
         arguments = tuple(model.input_schema)
     else:
-        unknown = [name for name in entry.inputs if name not in available]
-        if unknown:
-            raise ConfigError(
-                f"{where} → key 'inputs': {', '.join(map(repr, unknown))} not among the bundle's input columns "
-                f"({', '.join(available)})"
-            )
-        missing = [name for name in available if name not in entry.inputs]
+        arguments = _pick(entry.inputs, model.input_schema, f"{where} → key 'inputs'", "input")
+        missing = [c.name for c in model.input_schema if c.name not in entry.inputs]
         if missing:
             raise ConfigError(
                 f"{where} → key 'inputs': the bundle also needs {', '.join(map(repr, missing))}; "
@@ -90,19 +84,10 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             )
         if len(set(entry.inputs)) != len(entry.inputs):
             raise ConfigError(f"{where} → key 'inputs': a column is listed twice")
-        arguments = tuple(available[name] for name in entry.inputs)
-
-    outputs = {c.name: c for c in model.output_schema}
     if entry.outputs is None:
         results = (model.prediction_column,)
     else:
-        unknown = [name for name in entry.outputs if name not in outputs]
-        if unknown:
-            raise ConfigError(
-                f"{where} → key 'outputs': {', '.join(map(repr, unknown))} not among the bundle's output columns "
-                f"({', '.join(outputs)})"
-            )
-        results = tuple(outputs[name] for name in entry.outputs)
+        results = _pick(entry.outputs, model.output_schema, f"{where} → key 'outputs'", "output")
 
     override = None
     if entry.result_type is not None:
@@ -114,3 +99,14 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
                 f"{where} → key 'result_type': {entry.result_type!r} is not one of {', '.join(RESULT_TYPES)}"
             )
     return Signature(arguments, results, override)
+
+
+def _pick(names: Tuple[str, ...], columns: List[Column], where: str, side: str) -> Tuple[Column, ...]:
+    """The bundle columns called ``names``, in that order; unknown names are an error listing the choices."""
+    available = {c.name: c for c in columns}
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise ConfigError(
+            f"{where}: {', '.join(map(repr, unknown))} not among the bundle's {side} columns ({', '.join(available)})"
+        )
+    return tuple(available[name] for name in names)
