@@ -96,20 +96,56 @@ class Attributes:
             raise self.error(name, f"expected a list of integers, found {_describe(items)}")
         return list(items)
 
+    def boolean_list(self, name: str, default: Any = _MISSING) -> List[bool]:
+        items = self._list(name, "boolean", default)
+        if items is None:
+            return default
+        if not all(isinstance(item, bool) for item in items):
+            raise self.error(name, f"expected a list of booleans, found {_describe(items)}")
+        return list(items)
+
+    def basic_type_list(self, name: str, default: Any = _MISSING) -> List[str]:
+        """A list of MLeap basic type names (``"double"``, ``"string"``, ...)."""
+        items = self._list(name, "basic_type", default)
+        if items is None:
+            return default
+        if not all(isinstance(item, str) for item in items):
+            raise self.error(name, f"expected a list of type names, found {_describe(items)}")
+        return list(items)
+
+    def tensor_list(self, name: str, default: Any = _MISSING) -> List[np.ndarray]:
+        """A list of numeric tensors (k-means centers, GMM covariances), each as a flat float64 array
+        in stored order; :meth:`tensor_list_dims` gives their shapes."""
+        items = self._list(name, "tensor", default)
+        if items is None:
+            return default
+        return [self._tensor_values(f"{name}[{i}]", item) for i, item in enumerate(items)]
+
+    def tensor_list_dims(self, name: str) -> List[Optional[List[int]]]:
+        return [self.tensor_dims(f"{name}[{i}]", item) for i, item in enumerate(self._list(name, "tensor", _MISSING))]
+
+    def raw(self, name: str, default: Any = _MISSING) -> Any:
+        """The undecoded JSON Value, for ops whose attribute type depends on another attribute."""
+        value = self._get(name, default)
+        return default if value is None else value
+
     def data_shape_list(self, name: str) -> List[DataType]:
         items = self._list(name, "data_shape", _MISSING)
         return [self._data_shape(name, i, item) for i, item in enumerate(items)]
 
     # -- tensors -----------------------------------------------------------------------------
     def tensor(self, name: str, default: Any = _MISSING) -> np.ndarray:
-        """A numeric tensor as a float64 array in the shape the bundle declares.
-
-        Values are kept in stored order (MLeap matrices are column-major: callers reshape).
-        """
+        """A numeric tensor as a flat float64 array in stored order (MLeap matrices are column-major:
+        callers reshape with :meth:`tensor_dims`)."""
         value = self._get(name, default)
         if value is None:
             return default
         if not isinstance(value, dict) or value.get("type") != "tensor":
+            raise self.error(name, f"expected a tensor, found {_describe(value)}")
+        return self._tensor_values(name, value)
+
+    def _tensor_values(self, name: str, value: Any) -> np.ndarray:
+        if not isinstance(value, dict):
             raise self.error(name, f"expected a tensor, found {_describe(value)}")
         bases = [key for key in _TENSOR_BASES if key in value]
         if not bases:  # the Scala writer drops an empty values array
@@ -126,7 +162,10 @@ class Attributes:
         return array
 
     def tensor_dims(self, name: str, value: Optional[Mapping[str, Any]] = None) -> Optional[List[int]]:
+        """The declared dimensions of tensor attribute ``name`` (``None`` when it has no shape)."""
         value = self._get(name, _MISSING) if value is None else value
+        if not isinstance(value, dict):
+            raise self.error(name, f"expected a tensor, found {_describe(value)}")
         shape = value.get("shape")
         if shape is None:
             return None
