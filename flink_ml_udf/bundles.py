@@ -27,6 +27,6 @@ def load_entry_model(entry: UdfEntry) -> LoadedModel:
     """Fetch and load the bundle of ``entry``; errors are prefixed with the UDF name."""
     try:
         local = loader_for(entry.bundle_source).fetch(entry.bundle_path, entry.version)
-        return LoadedModel(load_bundle(local.path), local.version, local.uri)
+        return LoadedModel(load_bundle(local.path, entry.max_bundle_bytes), local.version, local.uri)
     except FlinkMlUdfError as exc:
         raise exc.within(entry.label) from exc

@@ -10,6 +10,7 @@
           result_type: DOUBLE                    # optional: SQL type of a scalar result
           on_error: fail                         # fail | null
           version: null                          # optional: pinned object version (remote sources)
+          max_bundle_bytes: 1GiB                 # optional: refuse zips unpacking to more (bytes, KiB, MiB, GiB)
 
 Every problem is reported together, each naming the file, the entry and the key.
 """
@@ -30,7 +31,20 @@ SOURCES = ("file", "gcs", "s3")
 ON_ERROR = ("fail", "null")
 SCHEME_SOURCES = {"gs": "gcs", "s3": "s3", "file": "file"}
 SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ENTRY_KEYS = ("udf_name", "bundle_path", "bundle_source", "inputs", "outputs", "result_type", "on_error", "version")
+ENTRY_KEYS = (
+    "udf_name",
+    "bundle_path",
+    "bundle_source",
+    "inputs",
+    "outputs",
+    "result_type",
+    "on_error",
+    "version",
+    "max_bundle_bytes",
+)
+DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
 MLEAP_KEYS = ("udf_registry",)
 
@@ -47,6 +61,7 @@ class UdfEntry:
     result_type: Optional[str] = None
     on_error: str = "fail"
     version: Optional[str] = None
+    max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
 
     @property
     def label(self) -> str:
@@ -190,6 +205,12 @@ def _parse_entry(
     version = values.get("version")
     if version is not None:
         version = str(version)
+    max_bytes = values.get("max_bundle_bytes", DEFAULT_MAX_BUNDLE_BYTES)
+    size = _SIZE.match(str(max_bytes)) if not isinstance(max_bytes, bool) else None
+    if size is None or int(size.group(1)) <= 0:
+        problems.append(f"{where} → key 'max_bundle_bytes': expected a positive size like 500MiB, found {max_bytes!r}")
+    else:
+        max_bytes = int(size.group(1)) * _SIZE_UNITS[size.group(2)]
 
     if problems:
         return None, problems
@@ -203,6 +224,7 @@ def _parse_entry(
             result_type=result_type,
             on_error=on_error,
             version=version,
+            max_bundle_bytes=max_bytes,
         ),
         [],
     )

@@ -72,7 +72,7 @@ def test_unknown_key(tmp_path):
     )
     assert message == (
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_pth': unknown key (allowed: udf_name, bundle_path, "
-        "bundle_source, inputs, outputs, result_type, on_error, version)\n"
+        "bundle_source, inputs, outputs, result_type, on_error, version, max_bundle_bytes)\n"
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_path': required key is missing"
     )
 
@@ -153,3 +153,28 @@ def test_missing_file_and_bad_yaml(tmp_path):
     path = write(tmp_path, "mleap: [unclosed\n")
     with pytest.raises(ConfigError, match=r"application.yaml: not valid YAML: "):
         load_config(path)
+
+
+def test_max_bundle_bytes_sizes(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        mleap:
+          udf_registry:
+            - {udf_name: A, bundle_path: a.zip, max_bundle_bytes: 512MiB}
+            - {udf_name: B, bundle_path: b.zip, max_bundle_bytes: 4096}
+            - {udf_name: C, bundle_path: c.zip}
+        """,
+    )
+    assert [e.max_bundle_bytes for e in load_config(path).udfs] == [512 << 20, 4096, 1 << 30]
+    message = error_of(tmp_path, "mleap:\n  udf_registry:\n    - {udf_name: A, bundle_path: a.zip, max_bundle_bytes: 2TB}\n")
+    assert message.endswith("→ key 'max_bundle_bytes': expected a positive size like 500MiB, found '2TB'")
+
+
+def test_max_bundle_bytes_reaches_the_bundle_reader(tmp_path):
+    from flink_ml_udf.bundles import load_entry_model
+
+    bundle = os.path.join(REPO, "models", "example-1.zip")
+    with pytest.raises(Exception) as info:
+        load_entry_model(UdfEntry("Predict", bundle, max_bundle_bytes=1000))
+    assert str(info.value) == f"UDF 'Predict' → bundle {bundle}: unpacks to more than 1000 bytes (the configured limit)"
