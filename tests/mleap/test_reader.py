@@ -158,3 +158,26 @@ def test_zip_with_top_folder_is_read(tmp_path):
     model = load_bundle(str(archive))
     assert [c.name for c in model.input_schema] == ["features"]
     assert str(model.input_schema[0].dtype) == "tensor<double>[2]"
+
+
+def test_zip_entry_with_absolute_path_is_refused(tmp_path):
+    archive = tmp_path / "abs.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("bundle.json", "{}")
+        info = zipfile.ZipInfo("/etc/evil")
+        handle.writestr(info, "x")
+    with pytest.raises(BundleError) as raised:
+        load_bundle(str(archive))
+    assert str(raised.value) == f"bundle {archive}: path '/etc/evil' escapes the bundle"
+
+
+def test_zip_symlink_entry_is_refused(tmp_path):
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("bundle.json", "{}")
+        info = zipfile.ZipInfo("root/model.json")
+        info.external_attr = (0o120777 << 16)  # a symlink entry, as `zip --symlinks` writes it
+        handle.writestr(info, "/etc/passwd")
+    with pytest.raises(BundleError) as raised:
+        load_bundle(str(archive))
+    assert str(raised.value) == f"bundle {archive}: entry 'root/model.json' is a symlink, which bundles may not contain"
