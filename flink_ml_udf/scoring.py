@@ -80,6 +80,11 @@ def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarra
         return values, nulls
     if shape == "scalar":
         return series.to_numpy(dtype=np.float64, na_value=np.nan), nulls
+    if shape == "list":
+        # ARRAY<STRING> / ARRAY<DOUBLE> into a list column (tokens, n-grams): one Python list per row.
+        values = np.empty(len(series), dtype=object)
+        values[:] = [None if null else list(v) for v, null in zip(series.to_numpy(dtype=object), nulls)]
+        return values, nulls
     # ARRAY<DOUBLE> arrives as a Series of numpy arrays (None for a NULL array).
     present = series[~nulls].to_numpy()
     widths = {len(v) for v in present}
@@ -113,7 +118,9 @@ def _result_cast(sql_type: str):
         return out
 
     def array(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
-        out = pd.Series(list(np.asarray(values, dtype=np.float64)), dtype=object)
+        # A vector column is a 2-D array (one row per element); a list column already holds lists.
+        rows = list(values) if values.dtype == object else list(np.asarray(values, dtype=np.float64))
+        out = pd.Series(rows, dtype=object)
         out[nulled] = None
         return out
 

@@ -242,3 +242,39 @@ def test_array_argument_for_a_vector_input(tmp_path):
     result = scorer([arrays]).result.to_numpy()
     np.testing.assert_array_equal(result[[0, 2]], [2.5, -1.5])
     assert np.isnan(result[1])
+
+
+def test_list_argument_and_list_result(tmp_path):
+    """A bundle whose input is a token list (ARRAY<STRING>) and whose output is one too."""
+    from flink_ml_udf.mleap.ops import Column, Op, register
+    from flink_ml_udf.mleap.types import DataType
+    from tests import bundle_writer as bw
+
+    # A test-only op: keeps tokens longer than 2 characters (a list<string> -> list<string> op).
+    @register("test_long_tokens")
+    class LongTokens(Op):
+        def __init__(self, spec):
+            super().__init__(spec)
+            self.inputs.append(Column(spec.input("input"), DataType("string", "list")))
+            self.outputs.append(Column(spec.output("output"), DataType("string", "list")))
+
+        def transform(self, frame):
+            values = frame.get(self.inputs[0].name, self.who)
+            frame.require_non_null(self.inputs[0].name, self.who)
+            kept = np.empty(len(values), dtype=object)
+            kept[:] = [[t for t in tokens if len(t) > 2] if tokens is not None else [] for tokens in values]
+            frame.add(self.outputs[0].name, kept, self.outputs[0].dtype)
+
+    try:
+        node = bw.Node("long", "test_long_tokens", {}, inputs=[("input", "tokens")], outputs=[("output", "long_tokens")])
+        entry = UdfEntry("LongTokens", bw.write_bundle(tmp_path / "tok", node), on_error="null")
+        scorer = scorer_for(entry)
+        assert scorer.signature.describe("LongTokens") == "LongTokens(tokens ARRAY<STRING>) -> ARRAY<STRING>"
+        tokens = pd.Series([np.array(["a", "flink", "is", "fast"], dtype=object), None], dtype=object)
+        outcome = scorer([tokens])
+        assert outcome.result.tolist() == [["flink", "fast"], None]
+        assert outcome.rejected == 1
+    finally:
+        from flink_ml_udf.mleap.ops import OPS
+
+        OPS.pop("test_long_tokens")
