@@ -3,6 +3,12 @@
 Follows MLeap's own loader: ``bundle.json`` names the format, ``root/`` holds the root node, a
 pipeline's children are the ``<name>.node`` folders its ``nodes`` attribute lists (in that order:
 the folder listing is never consulted), and sub-models (forest trees) hold only a model file.
+
+``bundle.json`` is always JSON; node, model and tree files are ``*.json`` for format ``json`` and
+``*.pb`` for ``protobuf``. Protobuf files are decoded into the same dicts as their JSON twins
+(:mod:`flink_ml_udf.mleap.protobuf_format`), so nothing past this module sees the difference. A
+file missing in the bundle's format is looked up in the other one: bundles assembled or edited
+by hand sometimes mix both, and the extension says unambiguously how to read each file.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap.attributes import Attributes
 from flink_ml_udf.mleap.files import BundleFiles
 from flink_ml_udf.mleap.ops import Op, op_class
+from flink_ml_udf.mleap.protobuf_format import decode_model, decode_node
 from flink_ml_udf.mleap.spec import BundleContext, ModelSpec, NodeSpec, Socket
 
-FORMAT_EXTENSIONS = {"json": "json"}
+FORMAT_EXTENSIONS = {"json": "json", "protobuf": "pb"}
+_OTHER_EXTENSION = {"json": "pb", "pb": "json"}
 
 
 def read_json(files: BundleFiles, path: str) -> Dict[str, Any]:
@@ -38,8 +46,6 @@ class BundleReader:
         self.files = files
         self.info = read_json(files, "bundle.json")
         fmt = self.info.get("format")
-        if fmt == "protobuf":
-            raise BundleError(f"bundle {files.location}: protobuf bundles are not supported yet (format 'protobuf')")
         if fmt not in FORMAT_EXTENSIONS:
             raise BundleError(f"bundle {files.location}: bundle.json format {fmt!r} is not 'json' or 'protobuf'")
         self.context = BundleContext(
@@ -48,6 +54,8 @@ class BundleReader:
             read_model=self.read_model,
             load_node=self.load_node,
             file_extension=FORMAT_EXTENSIONS[fmt],
+            read_bytes=files.read_bytes,
+            formatted_file=self.formatted_file,
         )
 
     def load_root(self) -> Op:
@@ -60,19 +68,35 @@ class BundleReader:
         except UnicodeDecodeError as exc:
             raise BundleError(f"bundle {self.files.location}: {path} is not UTF-8 text: {exc}") from None
 
+    def formatted_file(self, folder: str, stem: str) -> str:
+        """``folder/stem.<ext>`` in the bundle's format, or in the other format when only that exists."""
+        ext = self.context.file_extension
+        preferred = posixpath.join(folder, f"{stem}.{ext}")
+        if not self.files.exists(preferred):
+            other = posixpath.join(folder, f"{stem}.{_OTHER_EXTENSION[ext]}")
+            if self.files.exists(other):
+                return other
+        return preferred  # missing: reading it reports the file the format asks for
+
+    def _read_document(self, path: str, where: str, kind: str) -> Dict[str, Any]:
+        """A node or model file as a JSON-shaped dict, whichever format its extension says."""
+        if path.endswith(".pb"):
+            decode = decode_node if kind == "node" else decode_model
+            return decode(self.files.read_bytes(path), f"{where}: {path}")
+        return read_json(self.files, path)
+
     def read_model(self, folder: str) -> ModelSpec:
-        """A sub-model: ``model.json`` only (forest trees)."""
+        """A sub-model: a model file only (forest trees)."""
         context = f"bundle {self.files.location} → model {folder}"
         op, attributes = self._read_model_file(folder, context)
         return ModelSpec(op, Attributes(attributes, f"{context} ({op})"), folder, f"{context} ({op})", self.context)
 
     def load_node(self, folder: str) -> Op:
-        """A graph node: ``node.json`` + ``model.json``, decoded by the op class the model names."""
-        ext = self.context.file_extension
-        node_path = posixpath.join(folder, f"node.{ext}")
+        """A graph node: node + model file, decoded by the op class the model names."""
         if not self.files.exists(folder):
             raise BundleError(f"bundle {self.files.location}: node folder {folder} is missing")
-        node = read_json(self.files, node_path)
+        node_path = self.formatted_file(folder, "node")
+        node = self._read_document(node_path, f"bundle {self.files.location}", "node")
         name = node.get("name")
         if not isinstance(name, str):
             raise BundleError(f"bundle {self.files.location}: {node_path} has no string 'name'")
@@ -94,8 +118,8 @@ class BundleReader:
         return op_class(op, context)(spec)
 
     def _read_model_file(self, folder: str, context: str) -> tuple:
-        path = posixpath.join(folder, f"model.{self.context.file_extension}")
-        model = read_json(self.files, path)
+        path = self.formatted_file(folder, "model")
+        model = self._read_document(path, context, "model")
         op = model.get("op")
         if not isinstance(op, str):
             raise BundleError(f"{context}: {path} has no string 'op'")

@@ -78,6 +78,10 @@ class BundleContext:
     read_model: Callable[[str], ModelSpec]
     load_node: Callable[[str], "Op"]
     file_extension: str
+    read_bytes: Callable[[str], bytes]
+    # (folder, stem) -> "folder/stem.json" or "folder/stem.pb": the bundle format's file, or the other
+    # format's when only that one is there (bundles mixing JSON and protobuf files).
+    formatted_file: Callable[[str, str], str]
 
 
 def _ports(sockets: List[Socket]) -> str:

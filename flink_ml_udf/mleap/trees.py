@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 
 from flink_ml_udf.errors import BundleError, ScoringError
+from flink_ml_udf.mleap.protobuf_format import decision_tree_records
 
 
 @dataclass
@@ -48,6 +49,29 @@ def parse_tree_json(text: str, where: str) -> List[_Node]:
         position += 1
         index = len(nodes)
         node = _decode_node(record, f"{where}: line {line_no}")
+        nodes.append(node)
+        if node.kind != "leaf":
+            node.left = read()
+            node.right = read()
+        return index
+
+    read()
+    return nodes
+
+
+def parse_tree_pb(data: bytes, where: str) -> List[_Node]:
+    """Parse a ``tree.pb`` (int32-BE length-prefixed ``dtree.Node`` messages, same pre-order as
+    ``tree.json``). Nodes are decoded into ``tree.json`` records, so both formats share one node check."""
+    records = decision_tree_records(data, where)
+    nodes: List[_Node] = []
+
+    def read() -> int:
+        try:
+            position, record = next(records)
+        except StopIteration:
+            raise BundleError(f"{where}: tree file ends after {len(nodes)} nodes, in the middle of the tree") from None
+        index = len(nodes)
+        node = _decode_node(record, position)
         nodes.append(node)
         if node.kind != "leaf":
             node.left = read()

@@ -6,6 +6,7 @@ import json
 import os
 import zipfile
 
+import numpy as np
 import pytest
 
 from flink_ml_udf.errors import BundleError
@@ -114,10 +115,16 @@ def test_truncated_tree_file(tmp_path):
     )
 
 
-def test_protobuf_bundle_is_refused_clearly(tmp_path):
-    path = bw.write_bundle(tmp_path / "b", linear(), fmt="protobuf")
-    with pytest.raises(BundleError, match=r"protobuf bundles are not supported yet"):
-        load_bundle(path)
+def test_protobuf_bundle_is_read(tmp_path):
+    from tests.bundle_protobuf import to_protobuf
+
+    source = bw.write_bundle(tmp_path / "json", linear())
+    path = to_protobuf(source, str(tmp_path / "pb"))
+    assert sorted(os.listdir(os.path.join(path, "root"))) == ["model.pb", "node.pb"]
+    model = load_bundle(path)
+    assert model.info.format == "protobuf"
+    frame = model.transform_columns({"features": [[1.0, 10.0], [-2.0, 0.5]]})
+    np.testing.assert_array_equal(frame.get("prediction", "t"), [1.0 + 1.0 + 20.0, 1.0 - 2.0 + 1.0])
 
 
 def test_zip_entry_escaping_the_bundle_is_refused(tmp_path):

@@ -16,14 +16,16 @@ from flink_ml_udf.mleap.kernels import normalize_rows
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.spec import ModelSpec, NodeSpec
-from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json
+from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json, parse_tree_pb
 
 
 def read_tree(model: ModelSpec, expected_op: str):
-    """The nodes of the tree file stored beside a tree model (``tree.json``)."""
+    """The nodes of the tree file stored beside a tree model (``tree.json`` or ``tree.pb``)."""
     if model.op != expected_op:
         raise BundleError(f"{model.context}: expected a {expected_op} sub-model, found op {model.op!r}")
-    path = posixpath.join(model.folder, f"tree.{model.bundle.file_extension}")
+    path = model.bundle.formatted_file(model.folder, "tree")
+    if path.endswith(".pb"):
+        return parse_tree_pb(model.bundle.read_bytes(path), f"{model.context} → {path}")
     return parse_tree_json(model.bundle.read_text(path), f"{model.context} → {path}")
 
 
