@@ -237,6 +237,15 @@ class Attributes:
             dims = tuple(int(d.get("size", 0)) for d in item["tensorShape"].get("dimensions", []))
         return DataType("double", item["base"], dims, bool(item.get("isNullable", True)))
 
+    def data_shape(self, name: str, default: Any = _MISSING) -> DataType:
+        """One data shape Value (``{"data_shape": {...}}``), as Spark's binarizer writes ``input_shapes``."""
+        value = self._scalar(name, default)
+        if value is None:
+            return default
+        if "data_shape" not in value:
+            raise self.error(name, f"expected a data shape, found {_describe(value)}")
+        return self._data_shape(name, 0, value["data_shape"])
+
 
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
