@@ -64,3 +64,67 @@ def normalize_rows(values: np.ndarray) -> np.ndarray:
     totals = values.sum(axis=1, keepdims=True)
     safe = np.where(totals == 0.0, 1.0, totals)
     return np.where(totals == 0.0, values, values / safe)
+
+
+# -- Java ordering and search, for ops whose JVM code relies on them -------------------------------
+
+#: MLeap's machine epsilon (``LinalgUtils.EPSILON``): halved while ``1 + eps/2 != 1``.
+EPSILON = 2.220446049250313e-16
+
+_CANONICAL_NAN_BITS = np.int64(0x7FF8000000000000)
+
+
+def double_to_long_bits(values: np.ndarray) -> np.ndarray:
+    """``java.lang.Double.doubleToLongBits``: the IEEE bits as signed int64, every NaN canonical."""
+    values = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    return np.where(np.isnan(values), _CANONICAL_NAN_BITS, values.view(np.int64))
+
+
+def total_order_keys(values: np.ndarray) -> np.ndarray:
+    """Int64 keys ordered like ``java.lang.Double.compare`` (Scala 2.13's default ``Ordering[Double]``):
+    -0.0 < 0.0 and NaN above everything, so ``maxBy``/``minBy`` ports reduce to integer argmax/argmin."""
+    bits = double_to_long_bits(values)
+    return np.where(bits < 0, bits ^ np.int64(0x7FFFFFFFFFFFFFFF), bits)
+
+
+def argmax_total_order(values: np.ndarray) -> np.ndarray:
+    """Row-wise Scala ``maxBy``: the first maximum under Java's total order (a NaN beats numbers)."""
+    return np.argmax(total_order_keys(values), axis=1)
+
+
+def argmin_total_order(values: np.ndarray) -> np.ndarray:
+    """Row-wise Scala ``minBy``: the first minimum under Java's total order (a NaN loses to numbers)."""
+    return np.argmin(total_order_keys(values), axis=1)
+
+
+def java_binary_search(sorted_values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``java.util.Arrays.binarySearch(double[], double)`` for every key at once.
+
+    A literal port rather than ``np.searchsorted``: on duplicates Java returns whichever equal
+    element the bisection meets first (not the leftmost), equal values are told apart by their bits
+    (-0.0 sorts below 0.0, NaN above everything) and a miss returns ``-(insertion point) - 1``.
+    The loop runs over bisection steps (about log2 n), each step vectorized over all keys.
+    """
+    keys = np.asarray(keys, dtype=np.float64)
+    key_bits = double_to_long_bits(keys)
+    value_bits = double_to_long_bits(sorted_values)
+    low = np.zeros(keys.shape, dtype=np.int64)
+    high = np.full(keys.shape, len(sorted_values) - 1, dtype=np.int64)
+    hit = np.full(keys.shape, -1, dtype=np.int64)
+    active = low <= high
+    while active.any():
+        mid = (low + high) >> 1
+        safe_mid = np.where(active, mid, 0)
+        mid_value = sorted_values[safe_mid]
+        mid_bits = value_bits[safe_mid]
+        with np.errstate(invalid="ignore"):
+            below = mid_value < keys
+            above = mid_value > keys
+        same = ~below & ~above & (mid_bits == key_bits)
+        go_right = below | (~above & ~same & (mid_bits < key_bits))
+        found = active & same
+        hit[found] = mid[found]
+        low = np.where(active & go_right, mid + 1, low)
+        high = np.where(active & ~go_right & ~same, mid - 1, high)
+        active &= ~found & (low <= high)
+    return np.where(hit >= 0, hit, -(low + 1))
