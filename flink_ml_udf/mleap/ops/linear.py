@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.spec import NodeSpec
@@ -18,7 +19,14 @@ class LinearRegression(Regressor):
         super().__init__(spec, self.coefficients.size)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return x[:, : self.coefficients.size] @ self.coefficients + self.intercept
+        return dot(x[:, : self.coefficients.size], self.coefficients) + self.intercept
+
+
+def dot(x: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """numpy's ``@``, or with ``blas.use_jvm_dot(True)`` the JVM's exact summation order."""
+    if blas.jvm_dot_enabled():
+        return blas.jvm_dot(x, coefficients)
+    return x @ coefficients
 
 
 @register("logistic_regression")
@@ -39,7 +47,7 @@ class BinaryLogisticRegression(Classifier):
         self.thresholds = None  # binary LR ignores a thresholds list; it has its own threshold
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return x[:, : self.coefficients.size] @ self.coefficients + self.intercept
+        return dot(x[:, : self.coefficients.size], self.coefficients) + self.intercept
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         m = self.margin(x)
@@ -77,6 +85,9 @@ class MultinomialLogisticRegression(Classifier):
         super().__init__(spec, self.coefficients.shape[1], k)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
+        if blas.jvm_dot_enabled():
+            # The intercepts are the JVM's starting value, not a final add.
+            return blas.jvm_margins(x[:, : self.num_features], self.coefficients, self.intercepts)
         return x[:, : self.num_features] @ self.coefficients.T + self.intercepts
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:

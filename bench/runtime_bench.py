@@ -1,0 +1,219 @@
+"""Speed of our numpy MLeap runtime against scikit-learn and onnxruntime, in one process.
+
+    python bench/runtime_bench.py [--quick]
+
+Workloads (each at batch 1, 100 and 10,000 rows):
+  (a) StandardScaler -> LinearRegression, 10 features
+  (b) RandomForestRegressor, 100 trees, max_depth 8, 10 features
+  (c) the Spark-exported airbnb LR and RF pipelines from combust/mleap (tests/data/spark/):
+      string indexers, one-hot encoders, assemblers and a scaler in front of the model
+For (a) and (b) the same fitted sklearn model is exported with flink_ml_udf/sklearn_export.py
+(ours) and converted with skl2onnx in double precision (onnxruntime, one intra-op thread, as
+numpy and sklearn's predict here run on one core). Ours is timed through
+``Model.transform_columns`` (dict of column arrays in, frame out). "ours, JVM dot" is the same
+with ``blas.use_jvm_dot(True)``: bit-exact JVM summation for linear models.
+
+Targets: >= 1.0x scikit-learn at batch 10k; <= 50 us per single-row call on the airbnb pipelines;
+<= 0.5 us per row at batch 10k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from flink_ml_udf.mleap import blas, load_bundle  # noqa: E402
+from flink_ml_udf.sklearn_export import export_bundle, fit_pipeline, mleap_pipeline  # noqa: E402
+
+SPARK_DATA = os.path.join(REPO, "tests", "data", "spark")
+BATCHES = (1, 100, 10_000)
+N_FEATURES = 10
+
+
+def time_call(fn: Callable[[], object], min_seconds: float, repeats: int = 3) -> float:
+    """Best seconds per call over ``repeats`` runs of enough calls to fill ``min_seconds``."""
+    fn()  # warm-up (lazy imports, caches)
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds / 4 or calls >= 1 << 20:
+            break
+        calls *= 4
+    calls = max(1, int(calls * (min_seconds / max(elapsed, 1e-9))))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def onnx_session(estimator, n_features: int, double: bool):
+    """An onnxruntime session over the sklearn estimator, one thread. Float64 where onnxruntime
+    can (its TreeEnsembleRegressor kernel only takes float32, so the forest gets float32 input)."""
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    tensor_type = DoubleTensorType if double else FloatTensorType
+    onx = convert_sklearn(
+        estimator,
+        initial_types=[("x", tensor_type([None, n_features]))],
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onx.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def sklearn_workload(kind: str, workdir: str):
+    """Fit (a) or (b); return our model, the plain sklearn model, the feature names and a data source."""
+    import pandas as pd
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    names = [f"x{i}" for i in range(N_FEATURES)]
+    x_train = rng.standard_normal((5000, N_FEATURES)) * rng.uniform(0.5, 50, N_FEATURES) + rng.uniform(-10, 10, N_FEATURES)
+    y_train = x_train @ rng.standard_normal(N_FEATURES) + np.sin(x_train[:, 0]) * 5 + rng.standard_normal(5000)
+    if kind == "a":
+        steps = [StandardScaler(), LinearRegression()]
+    else:
+        steps = [RandomForestRegressor(n_estimators=100, max_depth=8, random_state=0, n_jobs=1)]
+    pipeline = mleap_pipeline(names, steps)
+    fit_pipeline(pipeline, pd.DataFrame(x_train, columns=names), y_train)
+    path = export_bundle(pipeline, os.path.join(workdir, f"{kind}.zip"))
+    plain = Pipeline([(name, step) for name, step in pipeline.steps[1:]])  # drop the column extractor
+    del plain.steps[0][1].feature_names_in_  # fitted on a DataFrame; predict gets a plain array
+    return load_bundle(path), plain, names, x_train
+
+
+def airbnb_columns(n: int, seed: int) -> Dict[str, np.ndarray]:
+    """``n`` rows in the airbnb frame's schema, categorical values drawn from the bundles' labels."""
+    rng = np.random.default_rng(seed)
+    template = json.load(open(os.path.join(SPARK_DATA, "frame.airbnb.json")))
+    pick = {
+        "state": ["Other", "NY", "CA", "London", "Berlin", "IL", "TX", "WA", "DC", "OR"],
+        "room_type": ["Entire home/apt", "Private room", "Shared room"],
+        "host_is_superhost": ["0.0", "1.0"],
+        "cancellation_policy": ["strict", "moderate", "flexible", "super_strict_30"],
+        "instant_bookable": ["0.0", "1.0"],
+    }
+    columns: Dict[str, np.ndarray] = {}
+    for position, field in enumerate(template["schema"]["fields"]):
+        name = field["name"]
+        if name in pick:
+            columns[name] = np.array(rng.choice(pick[name], n), dtype=object)
+        else:
+            base = float(template["rows"][0][position])
+            columns[name] = np.round(base * rng.uniform(0.5, 1.5, n), 1)
+    return columns
+
+
+def slice_columns(columns: Dict[str, np.ndarray], n: int) -> Dict[str, np.ndarray]:
+    return {name: values[:n].copy() for name, values in columns.items()}
+
+
+def run(min_seconds: float) -> List[Tuple[str, str, int, float]]:
+    results: List[Tuple[str, str, int, float]] = []  # workload, engine, batch, seconds per call
+
+    def measure(workload: str, engine: str, batch: int, fn: Callable[[], object]) -> None:
+        seconds = time_call(fn, min_seconds)
+        results.append((workload, engine, batch, seconds))
+        print(f"  {workload:<28} {engine:<22} batch {batch:>6}: {seconds * 1e6:12.1f} us/call", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as workdir:
+        for kind, label in (("a", "(a) scaler -> LR"), ("b", "(b) RF 100x depth 8")):
+            model, plain, names, x_all = sklearn_workload(kind, workdir)
+            double = kind == "a"
+            predict_onnx = onnx_session(plain, N_FEATURES, double)
+            onnx_engine = "onnxruntime" if double else "onnxruntime (float32)"
+            prediction = model.prediction_column.name
+            x_big = np.random.default_rng(1).permutation(np.tile(x_all, (2, 1)))[:10_000]
+            check = model.transform_columns({n: x_big[:, i] for i, n in enumerate(names)}).get(prediction, "bench")
+            assert np.allclose(check, np.ravel(plain.predict(x_big)), rtol=1e-9, atol=1e-9), f"{label}: ours != sklearn"
+            onnx_input = x_big if double else x_big.astype(np.float32)
+            assert np.allclose(np.ravel(predict_onnx(onnx_input)), np.ravel(plain.predict(x_big)), rtol=1e-4), f"{label}: onnx"
+            for batch in BATCHES:
+                x = np.ascontiguousarray(x_big[:batch])
+                columns = {n: x[:, i].copy() for i, n in enumerate(names)}
+                measure(label, "ours", batch, lambda: model.transform_columns(columns))
+                if kind == "a":
+                    blas.use_jvm_dot(True)
+                    try:
+                        measure(label, "ours, JVM dot", batch, lambda: model.transform_columns(columns))
+                    finally:
+                        blas.use_jvm_dot(False)
+                measure(label, "scikit-learn predict", batch, lambda: plain.predict(x))
+                x_onnx = x if double else x.astype(np.float32)
+                measure(label, onnx_engine, batch, lambda: predict_onnx(x_onnx))
+
+    airbnb = airbnb_columns(10_000, seed=2)
+    for bundle, label in (("airbnb.model.lr.zip", "(c) airbnb LR pipeline"), ("airbnb.model.rf.zip", "(c) airbnb RF pipeline")):
+        model = load_bundle(os.path.join(SPARK_DATA, bundle))
+        inputs = [c.name for c in model.input_schema]
+        for batch in BATCHES:
+            columns = {name: values for name, values in slice_columns(airbnb, batch).items() if name in inputs}
+            measure(label, "ours", batch, lambda: model.transform_columns(columns))
+            if "LR" in label:
+                blas.use_jvm_dot(True)
+                try:
+                    measure(label, "ours, JVM dot", batch, lambda: model.transform_columns(columns))
+                finally:
+                    blas.use_jvm_dot(False)
+    return results
+
+
+def table(results: List[Tuple[str, str, int, float]]) -> str:
+    sklearn = {(w, b): s for w, e, b, s in results if e == "scikit-learn predict"}
+    lines = [
+        "| workload | engine | batch | us / call | us / row | rows/s | vs sklearn |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for workload, engine, batch, seconds in results:
+        base = sklearn.get((workload, batch))
+        ratio = f"{base / seconds:.2f}x" if base else "–"
+        lines.append(
+            f"| {workload} | {engine} | {batch:,} | {seconds * 1e6:,.1f} | {seconds * 1e6 / batch:,.3f} "
+            f"| {batch / seconds:,.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter timing runs (noisier)")
+    args = parser.parse_args()
+    import onnxruntime
+    import sklearn
+
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}, {platform.machine()}, {os.cpu_count()} cpus"
+    )
+    results = run(0.05 if args.quick else 0.3)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
