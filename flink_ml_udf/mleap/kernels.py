@@ -59,9 +59,18 @@ def argmax_first(values: np.ndarray) -> np.ndarray:
     return best
 
 
+def seq_sum(values: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """Scala's ``Array[Double].sum``: a left-to-right running sum. numpy's ``sum`` adds pairwise,
+    which differs from the JVM in the last bits (2 ulp on the airbnb forest)."""
+    if values.shape[axis] == 0:
+        return np.zeros_like(values).sum(axis=axis, keepdims=keepdims)
+    total = np.cumsum(values, axis=axis).take([-1], axis=axis)
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
 def normalize_rows(values: np.ndarray) -> np.ndarray:
     """Divide each row by its sum; a row summing to 0 is left unchanged (MLeap ``normalize``)."""
-    totals = values.sum(axis=1, keepdims=True)
+    totals = seq_sum(values, axis=1, keepdims=True)
     safe = np.where(totals == 0.0, 1.0, totals)
     return np.where(totals == 0.0, values, values / safe)
 

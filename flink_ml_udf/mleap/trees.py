@@ -168,28 +168,34 @@ class TreeEnsemble:
     def n_trees(self) -> int:
         return len(self.roots)
 
-    def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Leaf node index reached in every tree: shape ``(rows, trees)``.
+    #: Below this many (row, tree) pairs all trees descend together, one numpy call per level;
+    #: above it one tree at a time, which keeps the working set in cache (bench/RESULTS.md).
+    LOCKSTEP_PAIRS = 1 << 16
 
-        One tree at a time over the whole batch, with flat ``take`` gathers: measured faster than
-        walking all trees at once with 2-D fancy indexing (bench/RESULTS.md).
-        """
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """Leaf node index reached in every tree: shape ``(rows, trees)``."""
         n_rows, n_features = x.shape
         flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
         row_base = np.arange(n_rows, dtype=np.int64) * n_features
+        if n_rows * self.n_trees <= self.LOCKSTEP_PAIRS:
+            node = np.broadcast_to(self.roots, (n_rows, self.n_trees)).copy()
+            return self._descend(node, flat, row_base[:, None])
         out = np.empty((n_rows, self.n_trees), dtype=np.int64)
-        has_categorical = self.categorical.any()
         for tree, root in enumerate(self.roots):
-            node = np.full(n_rows, root, dtype=np.int64)
-            for _ in range(self.depth):
-                value = flat.take(row_base + self.feature.take(node))
-                with np.errstate(invalid="ignore"):
-                    go_right = ~(value <= self.threshold.take(node))  # NaN goes right
-                if has_categorical:
-                    go_right = np.where(self.categorical.take(node), ~self._categorical_left(node, value), go_right)
-                node = self.children.take(node * 2 + go_right)
-            out[:, tree] = node
+            out[:, tree] = self._descend(np.full(n_rows, root, dtype=np.int64), flat, row_base)
         return out
+
+    def _descend(self, node: np.ndarray, flat: np.ndarray, row_base: np.ndarray) -> np.ndarray:
+        """Move every node index down ``depth`` levels with flat ``take`` gathers."""
+        has_categorical = self.categorical.any()
+        for _ in range(self.depth):
+            value = flat.take(row_base + self.feature.take(node))
+            with np.errstate(invalid="ignore"):
+                go_right = ~(value <= self.threshold.take(node))  # NaN goes right
+            if has_categorical:
+                go_right = np.where(self.categorical.take(node), ~self._categorical_left(node, value), go_right)
+            node = self.children.take(node * 2 + go_right)
+        return node
 
     def _categorical_left(self, node: np.ndarray, value: np.ndarray) -> np.ndarray:
         row = self.category_row[node]

@@ -196,8 +196,8 @@ def test_jvm_margins_dense_and_sparse_rows() -> None:
     assert same_bits(out[:30], sparse_expected).all()
 
 
-def test_linear_ops_use_the_jvm_path_when_enabled() -> None:
-    from flink_ml_udf.mleap.ops.linear import dot
+def test_model_dots_use_the_jvm_path_when_enabled() -> None:
+    from flink_ml_udf.mleap.ops.model_kernels import features_dot as dot
 
     rng = np.random.default_rng(10)
     x, y = rng.standard_normal((500, 20)), rng.standard_normal(20)

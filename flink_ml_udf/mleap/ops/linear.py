@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap.kernels import seq_sum
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
+from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, features_gemv
 from flink_ml_udf.mleap.spec import NodeSpec
 
 
 @register("linear_regression")
-class LinearRegression(Regressor):
+class LinearRegression(ExactWidth, Regressor):
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
         self.coefficients = attrs.tensor("coefficients")
@@ -19,14 +20,7 @@ class LinearRegression(Regressor):
         super().__init__(spec, self.coefficients.size)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return dot(x[:, : self.coefficients.size], self.coefficients) + self.intercept
-
-
-def dot(x: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
-    """numpy's ``@``, or with ``blas.use_jvm_dot(True)`` the JVM's exact summation order."""
-    if blas.jvm_dot_enabled():
-        return blas.jvm_dot(x, coefficients)
-    return x @ coefficients
+        return features_dot(x, self.coefficients) + self.intercept
 
 
 @register("logistic_regression")
@@ -37,7 +31,7 @@ def logistic_regression(spec: NodeSpec):
     return BinaryLogisticRegression(spec)
 
 
-class BinaryLogisticRegression(Classifier):
+class BinaryLogisticRegression(ExactWidth, Classifier):
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
         self.coefficients = attrs.tensor("coefficients")
@@ -47,7 +41,7 @@ class BinaryLogisticRegression(Classifier):
         self.thresholds = None  # binary LR ignores a thresholds list; it has its own threshold
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return dot(x[:, : self.coefficients.size], self.coefficients) + self.intercept
+        return features_dot(x, self.coefficients) + self.intercept
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         m = self.margin(x)
@@ -71,7 +65,7 @@ class BinaryLogisticRegression(Classifier):
             return (1.0 / (1.0 + np.exp(-self.margin(x))) > self.threshold).astype(np.float64)
 
 
-class MultinomialLogisticRegression(Classifier):
+class MultinomialLogisticRegression(ExactWidth, Classifier):
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
         intercepts = attrs.tensor("intercept_vector")
@@ -85,17 +79,15 @@ class MultinomialLogisticRegression(Classifier):
         super().__init__(spec, self.coefficients.shape[1], k)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        if blas.jvm_dot_enabled():
-            # The intercepts are the JVM's starting value, not a final add.
-            return blas.jvm_margins(x[:, : self.num_features], self.coefficients, self.intercepts)
-        return x[:, : self.num_features] @ self.coefficients.T + self.intercepts
+        # With the JVM order on, the intercepts are gemv's starting value, not a final add.
+        return features_gemv(x, self.coefficients, self.intercepts)
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
         # MLeap subtracts the row maximum only when it is positive; an infinite maximum is one-hot.
         top = raw.max(axis=1, keepdims=True)
         with np.errstate(over="ignore", invalid="ignore"):
             e = np.exp(np.where(top > 0, raw - top, raw))
-            probability = e * (1.0 / e.sum(axis=1, keepdims=True))
+            probability = e * (1.0 / seq_sum(e, axis=1, keepdims=True))
         infinite = np.isposinf(top[:, 0])
         if infinite.any():
             probability[infinite] = np.eye(raw.shape[1])[np.argmax(raw[infinite], axis=1)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Dict, List
 
 import numpy as np
-import pandas as pd
 
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops.base import Column, Op, register
@@ -46,7 +45,10 @@ class StringIndexer(Op):
         results = []
         for column, index, labels in zip(self.inputs, self.indexes, self.labels):
             values = frame.get(column.name, self.who)
-            positions = pd.Series(_as_strings(values), dtype=object).map(index).to_numpy(dtype=np.float64)
+            # A dict lookup per value: strings have no vectorized hash lookup in numpy, and this beats
+            # pandas' map by ~300 µs per call at small batches (bench/RESULTS.md).
+            lookup = index.get
+            positions = np.array([lookup(v, np.nan) for v in _as_strings(values).tolist()], dtype=np.float64)
             unseen = np.isnan(positions)
             if self.handle_invalid == "keep":  # a null is one more unseen label
                 positions[unseen] = float(len(labels))

@@ -12,7 +12,7 @@ from typing import List
 import numpy as np
 
 from flink_ml_udf.errors import BundleError
-from flink_ml_udf.mleap.kernels import normalize_rows
+from flink_ml_udf.mleap.kernels import normalize_rows, seq_sum
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.spec import ModelSpec, NodeSpec
@@ -56,7 +56,7 @@ class RandomForestRegression(Regressor):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         # An unweighted mean in list order, as MLeap (tree_weights are ignored).
-        return self.ensemble.leaf_values(x)[:, :, 0].sum(axis=1) / self.ensemble.n_trees
+        return seq_sum(self.ensemble.leaf_values(x)[:, :, 0], axis=1) / self.ensemble.n_trees
 
 
 @register("decision_tree_classifier")
@@ -87,9 +87,9 @@ class RandomForestClassifier(Classifier):
     def raw(self, x: np.ndarray) -> np.ndarray:
         # Votes: each tree's leaf normalized to a distribution, summed over trees (not averaged).
         leaves = self.ensemble.leaf_values(x)[:, :, : self.num_classes]
-        totals = leaves.sum(axis=2, keepdims=True)
+        totals = seq_sum(leaves, axis=2, keepdims=True)
         share = np.where(totals != 0.0, leaves / np.where(totals != 0.0, totals, 1.0), 0.0)
-        return share.sum(axis=1)
+        return seq_sum(share, axis=1)
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
         return normalize_rows(raw)
