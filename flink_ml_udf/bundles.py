@@ -7,9 +7,10 @@ models through :func:`load_entry_model`, so both see the same bundle and the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Optional
 
-from flink_ml_udf.config import UdfEntry
-from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.config import DEFAULT_MAX_BUNDLE_BYTES, SCHEME_SOURCES, SourceSettings, UdfEntry
+from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
 from flink_ml_udf.mleap import Model, load_bundle
 
@@ -19,14 +20,38 @@ class LoadedModel:
     """A model plus the version of the bundle it was loaded from."""
 
     model: Model
-    version: str
+    version: str  # resolved: S3 VersionId or etag:<ETag>, GCS generation, sha256:<hash> of a file or prefix
     uri: str
+    path: str  # where the bundle is on this host (a cache entry for remote sources)
 
 
 def load_entry_model(entry: UdfEntry) -> LoadedModel:
     """Fetch and load the bundle of ``entry``; errors are prefixed with the UDF name."""
     try:
-        local = loader_for(entry.bundle_source).fetch(entry.bundle_path, entry.version)
-        return LoadedModel(load_bundle(local.path, entry.max_bundle_bytes), local.version, local.uri)
+        local = loader_for(entry.bundle_source).fetch(entry.bundle_path, entry.version, entry.source_settings)
+        return LoadedModel(load_bundle(local.path, entry.max_bundle_bytes), local.version, local.uri, local.path)
     except FlinkMlUdfError as exc:
         raise exc.within(entry.label) from exc
+
+
+def load_location_model(
+    location: str,
+    version: Optional[str] = None,
+    settings: Optional[Mapping[str, SourceSettings]] = None,
+    max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
+) -> LoadedModel:
+    """Fetch and load a bundle given as a path or a ``gs://`` / ``s3://`` URI (the CLI's BUNDLE).
+
+    ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``).
+    """
+    scheme = location.split("://", 1)[0] if "://" in location else None
+    if scheme is not None and scheme not in SCHEME_SOURCES:
+        raise LoaderError(f"bundle {location}: unknown URI scheme {scheme!r} (use gs://, s3:// or a path)")
+    source = SCHEME_SOURCES[scheme] if scheme else "file"
+    if source == "file":  # read first: a missing path is reported by the bundle reader, as before URIs
+        path = location[len("file://") :] if scheme == "file" else location
+        model = load_bundle(path, max_bundle_bytes)
+        local = loader_for("file").fetch(path, version)
+        return LoadedModel(model, local.version, location, path)
+    local = loader_for(source).fetch(location, version, (settings or {}).get(source, SourceSettings()))
+    return LoadedModel(load_bundle(local.path, max_bundle_bytes), local.version, local.uri, local.path)

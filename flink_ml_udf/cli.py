@@ -1,9 +1,11 @@
 """``flink-ml-udf``: look into bundles and score LeapFrames without Flink.
 
-    flink-ml-udf inspect BUNDLE [--json]
-    flink-ml-udf score BUNDLE --frame FRAME.json
+    flink-ml-udf inspect BUNDLE [--json] [--config APP.yaml] [--version V]
+    flink-ml-udf score BUNDLE --frame FRAME.json [--config APP.yaml] [--version V]
 
-BUNDLE is a bundle folder or zip. Errors go to stderr with exit status 2; nothing is printed to
+BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
+(fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
+from the ``mleap.gcs`` / ``mleap.s3`` sections of ``--config``, else the standard defaults). Errors go to stderr with exit status 2; nothing is printed to
 stdout then, so the output can be piped safely.
 """
 
@@ -14,8 +16,10 @@ import json
 import sys
 from typing import List, Optional, TextIO
 
+from flink_ml_udf.bundles import LoadedModel, load_location_model
+from flink_ml_udf.config import load_config
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.mleap import describe, load_bundle
+from flink_ml_udf.mleap import describe
 from flink_ml_udf.mleap.leapframe import frame_from_json, frame_to_json
 
 
@@ -24,35 +28,45 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     inspect = commands.add_parser("inspect", help="list a bundle's ops and its input and output schema")
-    inspect.add_argument("bundle", help="bundle folder or .zip")
+    inspect.add_argument("bundle", help="bundle folder or .zip, or a gs:// or s3:// URI")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     score = commands.add_parser("score", help="score a LeapFrame JSON file, print the transformed LeapFrame")
-    score.add_argument("bundle", help="bundle folder or .zip")
+    score.add_argument("bundle", help="bundle folder or .zip, or a gs:// or s3:// URI")
     score.add_argument("--frame", required=True, help="LeapFrame JSON file ('-' for stdin)")
+    for command in (inspect, score):
+        command.add_argument("--config", help="application.yaml whose mleap.gcs / mleap.s3 settings to use")
+        command.add_argument("--version", dest="pin", help="pinned version (S3 VersionId, GCS generation)")
     return parser
 
 
 def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
     try:
+        settings = load_config(args.config).sources if args.config else None
+        loaded = load_location_model(args.bundle, args.pin, settings)
         if args.command == "inspect":
-            _inspect(args.bundle, args.json, out)
+            _inspect(loaded, args.json, out)
         else:
-            _score(args.bundle, args.frame, out)
+            _score(loaded, args.frame, out)
     except FlinkMlUdfError as exc:
         print(f"flink-ml-udf {args.command}: {exc}", file=err)
         return 2
     return 0
 
 
-def _inspect(bundle: str, as_json: bool, out: TextIO) -> None:
-    summary = describe(load_bundle(bundle))
+def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
+    summary = describe(loaded.model)
+    summary["uri"] = loaded.uri
+    summary["version"] = loaded.version
     if as_json:
         json.dump(summary, out, indent=2)
         out.write("\n")
         return
+    if loaded.uri != summary["bundle"]:
+        out.write(f"uri:        {loaded.uri}\n")
     out.write(f"bundle:     {summary['bundle']}\n")
+    out.write(f"version:    {loaded.version}\n")
     out.write(f"name:       {summary['name']} (format {summary['format']}, MLeap {summary['mleap_version']})\n")
     out.write("ops:\n")
     for op in summary["ops"]:
@@ -66,8 +80,8 @@ def _inspect(bundle: str, as_json: bool, out: TextIO) -> None:
         out.write(f"  {column['name']:<28} {column['type']}{marker}\n")
 
 
-def _score(bundle: str, frame_path: str, out: TextIO) -> None:
-    model = load_bundle(bundle)
+def _score(loaded: LoadedModel, frame_path: str, out: TextIO) -> None:
+    model = loaded.model
     try:
         text = sys.stdin.read() if frame_path == "-" else open(frame_path, encoding="utf-8").read()
         document = json.loads(text)

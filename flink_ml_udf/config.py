@@ -11,6 +11,18 @@
           on_error: fail                         # fail | null
           version: null                          # optional: pinned object version (remote sources)
           max_bundle_bytes: 1GiB                 # optional: refuse zips unpacking to more (bytes, KiB, MiB, GiB)
+      s3:                                        # optional: settings of every s3:// entry
+        endpoint_url: http://minio:9000          # S3-compatible servers; default: AWS
+        region: eu-west-1
+        profile: models                          # or credentials_file: a shared credentials file
+        connect_timeout: 5                       # seconds
+        read_timeout: 30                         # seconds, per socket read
+        retries: 3                               # retries after the first attempt, transient errors only
+        cache_dir: /var/cache/flink-ml-udf       # default: the user cache dir
+      gcs:                                       # optional: settings of every gs:// entry
+        project: my-project
+        credentials_file: /secrets/sa.json       # default: Application Default Credentials
+        anonymous: false                         # true: no credentials (public buckets, emulators)
 
 Every problem is reported together, each naming the file, the entry and the key.
 """
@@ -19,7 +31,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
@@ -46,7 +58,42 @@ DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
-MLEAP_KEYS = ("udf_registry",)
+MLEAP_KEYS = ("udf_registry", "gcs", "s3")
+_COMMON_SOURCE_KEYS = (
+    "endpoint_url",
+    "credentials_file",
+    "anonymous",
+    "connect_timeout",
+    "read_timeout",
+    "retries",
+    "cache_dir",
+)
+SOURCE_KEYS = {
+    "s3": _COMMON_SOURCE_KEYS + ("region", "profile", "addressing_style"),
+    "gcs": _COMMON_SOURCE_KEYS + ("project",),
+}
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """How to reach one remote source (``mleap.s3`` / ``mleap.gcs``).
+
+    It travels to every worker inside the :class:`UdfEntry`, so it holds only references to
+    credentials (a file path, a profile name), never the secrets themselves.
+    """
+
+    endpoint_url: Optional[str] = None
+    region: Optional[str] = None
+    project: Optional[str] = None
+    profile: Optional[str] = None
+    credentials_file: Optional[str] = None  # absolute, resolved against the config file's folder
+    anonymous: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retries: int = 3
+    cache_dir: Optional[str] = None  # None: the user cache dir
+    addressing_style: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -62,6 +109,7 @@ class UdfEntry:
     on_error: str = "fail"
     version: Optional[str] = None
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
+    source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
 
     @property
     def label(self) -> str:
@@ -75,6 +123,7 @@ class AppConfig:
 
     path: str
     udfs: Tuple[UdfEntry, ...]
+    sources: Mapping[str, SourceSettings] = field(default_factory=dict)  # mleap.s3 / mleap.gcs
 
     def entry(self, udf_name: str) -> UdfEntry:
         for entry in self.udfs:
@@ -107,6 +156,13 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
     if not isinstance(mleap, dict):
         raise ConfigError("\n".join(problems + [f"{path} → key 'mleap': expected a mapping with key 'udf_registry'"]))
     problems += _unknown_keys(mleap, MLEAP_KEYS, f"{path} → mleap")
+    settings: Dict[str, SourceSettings] = {}
+    for source in SOURCE_KEYS:
+        parsed, source_problems = _parse_source(
+            source, mleap.get(source), f"{path} → mleap.{source}", base_dir, environ
+        )
+        problems += source_problems
+        settings[source] = parsed
     registry = mleap.get("udf_registry")
     if not isinstance(registry, list) or not registry:
         problems.append(f"{path} → mleap.udf_registry: expected a non-empty list of UDF entries")
@@ -117,7 +173,7 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
         where = f"{path} → mleap.udf_registry[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("udf_name"), str):
             where += f" ({raw['udf_name']})"
-        entry, entry_problems = _parse_entry(raw, where, base_dir, environ)
+        entry, entry_problems = _parse_entry(raw, where, base_dir, environ, settings)
         problems += entry_problems
         if entry is None:
             continue
@@ -129,7 +185,7 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
         entries.append(entry)
     if problems:
         raise ConfigError("\n".join(problems))
-    return AppConfig(path=os.path.abspath(path), udfs=tuple(entries))
+    return AppConfig(path=os.path.abspath(path), udfs=tuple(entries), sources=settings)
 
 
 def _unknown_keys(mapping: Mapping[str, Any], allowed: Tuple[str, ...], where: str) -> List[str]:
@@ -138,8 +194,70 @@ def _unknown_keys(mapping: Mapping[str, Any], allowed: Tuple[str, ...], where: s
     ]
 
 
+def _parse_source(
+    source: str, raw: Any, where: str, base_dir: str, environ: Optional[Mapping[str, str]]
+) -> Tuple[SourceSettings, List[str]]:
+    if raw is None:
+        return SourceSettings(), []
+    if not isinstance(raw, dict):
+        return SourceSettings(), [f"{where}: expected a mapping of settings, found {type(raw).__name__}"]
+    problems = _unknown_keys(raw, SOURCE_KEYS[source], where)
+    values: Dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in SOURCE_KEYS[source] or value is None:
+            continue
+        try:
+            value = _interpolate_value(value, environ)
+        except MissingVariable as exc:
+            problems.append(f"{where} → key '{key}': {exc}")
+            continue
+        if key in ("connect_timeout", "read_timeout"):
+            number = _number(value)
+            if number is None or number <= 0:
+                problems.append(f"{where} → key '{key}': expected a positive number of seconds, found {value!r}")
+                continue
+            value = number
+        elif key == "retries":
+            number = _number(value)
+            if number is None or number != int(number) or not 0 <= number <= 10:
+                problems.append(f"{where} → key 'retries': expected a whole number from 0 to 10, found {value!r}")
+                continue
+            value = int(number)
+        elif key == "anonymous":
+            flag = {"true": True, "false": False}.get(str(value).lower())
+            if flag is None:
+                problems.append(f"{where} → key 'anonymous': expected true or false, found {value!r}")
+                continue
+            value = flag
+        elif key == "addressing_style" and value not in ADDRESSING_STYLES:
+            problems.append(f"{where} → key 'addressing_style': {value!r} is not one of {', '.join(ADDRESSING_STYLES)}")
+            continue
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"{where} → key '{key}': expected a non-empty string, found {value!r}")
+            continue
+        elif key in ("credentials_file", "cache_dir"):
+            value = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
+        values[key] = value
+    if values.get("anonymous") and ("profile" in values or "credentials_file" in values):
+        problems.append(f"{where} → key 'anonymous': cannot be combined with profile or credentials_file")
+    return SourceSettings(**values), problems
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _parse_entry(
-    raw: Any, where: str, base_dir: str, environ: Optional[Mapping[str, str]]
+    raw: Any,
+    where: str,
+    base_dir: str,
+    environ: Optional[Mapping[str, str]],
+    settings: Mapping[str, SourceSettings],
 ) -> Tuple[Optional[UdfEntry], List[str]]:
     if not isinstance(raw, dict):
         return None, [f"{where}: expected a mapping, found {type(raw).__name__}"]
@@ -225,6 +343,7 @@ def _parse_entry(
             on_error=on_error,
             version=version,
             max_bundle_bytes=max_bytes,
+            source_settings=settings.get(source, SourceSettings()),
         ),
         [],
     )

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from flink_ml_udf.config import UdfEntry, load_config
+from flink_ml_udf.config import SourceSettings, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
@@ -178,3 +178,81 @@ def test_max_bundle_bytes_reaches_the_bundle_reader(tmp_path):
     with pytest.raises(Exception) as info:
         load_entry_model(UdfEntry("Predict", bundle, max_bundle_bytes=1000))
     assert str(info.value) == f"UDF 'Predict' → bundle {bundle}: unpacks to more than 1000 bytes (the configured limit)"
+
+
+def test_source_sections_reach_their_entries(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        mleap:
+          s3:
+            endpoint_url: ${S3_ENDPOINT:-http://127.0.0.1:9000}
+            region: eu-west-1
+            profile: models
+            credentials_file: ../secrets/aws
+            connect_timeout: 2
+            read_timeout: 30.5
+            retries: 0
+            cache_dir: ~/bundles
+            addressing_style: path
+          gcs:
+            project: ${PROJECT}
+            anonymous: true
+          udf_registry:
+            - udf_name: Fraud
+              bundle_path: s3://models/fraud.zip?versionId=abc
+            - udf_name: Churn
+              bundle_path: gs://models/churn/
+            - udf_name: Local
+              bundle_path: local.zip
+        """,
+    )
+    config = load_config(path, environ={"PROJECT": "ml-prod"})
+    s3 = SourceSettings(
+        endpoint_url="http://127.0.0.1:9000",
+        region="eu-west-1",
+        profile="models",
+        credentials_file=str(tmp_path / "secrets" / "aws"),
+        connect_timeout=2.0,
+        read_timeout=30.5,
+        retries=0,
+        cache_dir=os.path.expanduser("~/bundles"),
+        addressing_style="path",
+    )
+    gcs = SourceSettings(project="ml-prod", anonymous=True)
+    assert [e.source_settings for e in config.udfs] == [s3, gcs, SourceSettings()]
+    assert config.sources == {"s3": s3, "gcs": gcs}
+    assert config.udfs[0].bundle_path == "s3://models/fraud.zip?versionId=abc"
+
+
+def test_source_section_errors(tmp_path):
+    path = str(tmp_path / "conf" / "application.yaml")
+    message = error_of(
+        tmp_path,
+        """
+        mleap:
+          s3:
+            endpoint: http://x
+            read_timeout: -1
+            retries: 100
+            addressing_style: dns
+            profile: ${AWS_PROFILE_NAME}
+          gcs:
+            anonymous: maybe
+            credentials_file: ""
+          udf_registry:
+            - udf_name: Fraud
+              bundle_path: s3://models/fraud.zip
+        """,
+    )
+    assert message.splitlines() == [
+        f"{path} → mleap.s3 → key 'endpoint': unknown key (allowed: endpoint_url, credentials_file, anonymous, "
+        "connect_timeout, read_timeout, retries, cache_dir, region, profile, addressing_style)",
+        f"{path} → mleap.s3 → key 'read_timeout': expected a positive number of seconds, found -1",
+        f"{path} → mleap.s3 → key 'retries': expected a whole number from 0 to 10, found 100",
+        f"{path} → mleap.s3 → key 'addressing_style': 'dns' is not one of auto, path, virtual",
+        f"{path} → mleap.s3 → key 'profile': environment variable AWS_PROFILE_NAME is not set "
+        "(write ${AWS_PROFILE_NAME:-default} to give a default)",
+        f"{path} → mleap.gcs → key 'anonymous': expected true or false, found 'maybe'",
+        f"{path} → mleap.gcs → key 'credentials_file': expected a non-empty string, found ''",
+    ]

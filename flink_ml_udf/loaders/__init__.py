@@ -1,6 +1,7 @@
 """Bundle loaders keyed by source name: a URI becomes a verified local bundle.
 
-Remote sources (``gcs``, ``s3``) plug in here behind the same :class:`BundleLoader` interface.
+The remote loaders import their client library (an extra) only when they fetch, so a missing
+extra is an error on the entry that needs it, naming the ``pip install`` that fixes it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Dict
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import BundleLoader, LocalBundle
 from flink_ml_udf.loaders.file import FileLoader
+from flink_ml_udf.loaders.gcs import GcsLoader
+from flink_ml_udf.loaders.s3 import S3Loader
 
-LOADERS: Dict[str, BundleLoader] = {"file": FileLoader()}
+LOADERS: Dict[str, BundleLoader] = {"file": FileLoader(), "gcs": GcsLoader(), "s3": S3Loader()}
 
 
 def loader_for(source: str) -> BundleLoader:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle
+
+if TYPE_CHECKING:
+    from flink_ml_udf.config import SourceSettings
 
 
 class FileLoader:
     source = "file"
 
-    def fetch(self, uri: str, version: Optional[str] = None) -> LocalBundle:
+    def fetch(
+        self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
+    ) -> LocalBundle:
         path = uri[len("file://") :] if uri.startswith("file://") else uri
         if not os.path.exists(path):
             raise LoaderError(f"bundle {path}: not found (no such file or folder)")
