@@ -61,11 +61,16 @@ class LocalBroker:
         log = open(self.log_path, "wb")
         self._process = subprocess.Popen(
             [
-                tansu_binary(), "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/",
-                "--cluster-id", "flink-ml-udf",
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--cluster-id",
+                "flink-ml-udf",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -124,3 +129,87 @@ def create_topics(bootstrap: str, topics: Sequence[str], partitions: int = 1, ti
         except Exception as exc:  # confluent_kafka raises KafkaException wrapping a KafkaError
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise WheelFileError(f"cannot create topic {topic!r} on {bootstrap}: {exc}") from exc
+
+
+def produce_features(
+    bootstrap: str,
+    topic: str,
+    ids: Sequence[int],
+    rate: Optional[float] = None,
+    seed: int = 1,
+) -> list:
+    """Produce one JSON feature event per id (keyed by id), stamped with the send time in
+    ``feature_timestamp`` (UTC, ms) so end-to-end latency can be measured; ``rate`` in events/s.
+    Returns the events sent."""
+    import json
+    import random
+    from datetime import datetime, timezone
+
+    from confluent_kafka import Producer
+
+    rng = random.Random(seed)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "message.timeout.ms": 60000})
+    start = time.monotonic()
+    events = []
+    for n, event_id in enumerate(ids):
+        if rate:
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        event = {
+            "id": event_id,
+            "feature1": rng.uniform(0, 100),
+            "feature2": rng.randint(0, 10),
+            "feature3": rng.uniform(-1, 1),
+            "feature_timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+        }
+        producer.produce(topic, key=str(event_id), value=json.dumps(event))
+        producer.poll(0)
+        events.append(event)
+    remaining = producer.flush(60)
+    if remaining:
+        raise WheelFileError(f"{remaining} feature events were not acknowledged by {bootstrap}")
+    return events
+
+
+def consume(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    timeout: float,
+    read_committed: bool = True,
+) -> list:
+    """Read JSON records from the start of every partition until ``expected`` have arrived or
+    ``timeout`` s passed; each record is ``(value_dict, receive_time_epoch_ms)``.
+
+    Partitions are assigned directly (no consumer group), so reading starts at once instead of
+    after a group rebalance, and nothing is committed."""
+    import json
+
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "flink-ml-udf-check",  # required by the client; unused with assign()
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed" if read_committed else "read_uncommitted",
+        }
+    )
+    records = []
+    deadline = time.monotonic() + timeout
+    try:
+        metadata = consumer.list_topics(topic, timeout=max(1.0, timeout))
+        partitions = metadata.topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        while len(records) < expected and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=10000, timeout=0.2):
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF or error.retriable():
+                        continue  # end of partition, or a transient broker hiccup the client retries
+                    raise KafkaException(error)
+                records.append((json.loads(message.value()), time.time() * 1000.0))
+    finally:
+        consumer.close()
+    return records

@@ -71,10 +71,13 @@ def register_from_config(
     config_or_path: Union[AppConfig, str],
     t_env: TableEnvironment,
 ) -> Dict[str, RegisteredUdf]:
-    """Validate every entry, then register one vectorized UDF per entry as a temporary system function."""
+    """Validate every entry, then register one vectorized UDF per entry as a temporary system function,
+    replacing a function already registered under the same name."""
     config = load_config(config_or_path) if isinstance(config_or_path, str) else config_or_path
     registered = validate(config)
     configure_python_workers(t_env)
     for name, item in registered.items():
+        # Registering a config again replaces its functions (a new bundle version, a reloaded config).
+        t_env.drop_temporary_system_function(name)
         t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature))
     return registered

@@ -97,9 +97,10 @@ def read_statements(path: str) -> List[Statement]:
 
 
 def run_statements(
-    t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True
+    t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True, wait: bool = True
 ) -> List[TableResult]:
-    """Execute statements in order; INSERTs are collected and run as one job at the end."""
+    """Execute statements in order; INSERTs are collected and run as one job at the end, waited
+    for unless ``wait`` is false (an unbounded streaming job: the caller stops it)."""
     results: List[TableResult] = []
     inserts = t_env.create_statement_set()
     pending: List[Statement] = []
@@ -123,7 +124,8 @@ def run_statements(
     if pending:
         try:
             result = inserts.execute()
-            result.wait()
+            if wait:
+                result.wait()
             results.append(result)
         except Exception as exc:
             where = ", ".join(s.where for s in pending)

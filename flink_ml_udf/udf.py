@@ -7,6 +7,7 @@ never depend on the client's memory, and a bundle in object storage is fetched w
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import pandas as pd
@@ -16,6 +17,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, UserDefinedFuncti
 
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import UdfEntry
+from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.scoring import BatchScorer, Result
 from flink_ml_udf.signature import Signature
 
@@ -43,6 +45,16 @@ def result_type(signature: Signature) -> FlinkType:
     return DataTypes.ROW([DataTypes.FIELD(c.name, t) for c, t in zip(signature.results, types)])
 
 
+#: Failure drills: while this variable names a file, a worker that finds the file deletes it and
+#: fails its current batch, once. Arm it (create the file) against a running job to check that the
+#: job recovers from its checkpoint without losing or duplicating predictions.
+FAULT_FILE_ENV = "FLINK_ML_UDF_FAULT_FILE"
+
+
+class InjectedFault(FlinkMlUdfError):
+    """The one-shot failure armed through :data:`FAULT_FILE_ENV`."""
+
+
 class BundleFunction(ScalarFunction):
     """Scores whole Arrow batches with an MLeap bundle loaded on the worker.
 
@@ -62,8 +74,11 @@ class BundleFunction(ScalarFunction):
         self._rows = group.counter("rows")
         self._failed = group.counter("rows_failed")
         self._skipped = group.counter("rows_skipped")
+        self._fault_file = os.environ.get(FAULT_FILE_ENV)
 
     def eval(self, *arguments: pd.Series) -> Result:
+        if self._fault_file:
+            self._maybe_fail()
         outcome = self._scorer(arguments)
         self._rows.inc(len(arguments[0]) if arguments else 0)
         if outcome.rejected:
@@ -71,6 +86,13 @@ class BundleFunction(ScalarFunction):
         if outcome.skipped:
             self._skipped.inc(outcome.skipped)
         return outcome.result
+
+    def _maybe_fail(self) -> None:
+        try:
+            os.remove(self._fault_file)  # atomic: exactly one worker takes the armed failure
+        except FileNotFoundError:
+            return
+        raise InjectedFault(f"UDF '{self.entry.udf_name}': failure injected through {self._fault_file} (drill)")
 
     def close(self) -> None:
         self._scorer = None

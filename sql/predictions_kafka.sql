@@ -24,4 +24,5 @@ CREATE TEMPORARY TABLE Predictions (
 
 INSERT INTO Predictions
 SELECT id, Predict(feature1, feature2, feature3), '${MODEL_VERSION:-example-1}', feature_timestamp, CURRENT_TIMESTAMP
-FROM Features;
+FROM Features
+WHERE id IS NOT NULL AND feature1 IS NOT NULL AND feature2 IS NOT NULL AND feature3 IS NOT NULL;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,11 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_CONFIG = os.path.join(REPO, "conf", "application.yaml")
+
+# Failure drills (flink_ml_udf.udf.FAULT_FILE_ENV): set before any JVM or Python worker starts, so
+# every worker sees it; a test arms one failure by creating the file.
+FAULT_FILE = os.path.join(tempfile.gettempdir(), f"flink-ml-udf-fault-{os.getpid()}")
+os.environ["FLINK_ML_UDF_FAULT_FILE"] = FAULT_FILE
 
 
 def float32_exact(frame: pd.DataFrame) -> pd.DataFrame:

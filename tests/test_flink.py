@@ -159,6 +159,7 @@ def test_null_features_follow_on_error(t_env, registered):
 
 def test_datagen_sql_files_score_every_row(t_env, registered, monkeypatch):
     monkeypatch.setenv("FEATURES_ROWS", "500")
+    t_env.execute_sql("DROP TEMPORARY TABLE IF EXISTS Features")  # the session env is shared
     statements = read_statements(os.path.join(REPO, "sql", "features_datagen.sql"))
     run_statements(t_env, statements)
     result = t_env.sql_query(
