@@ -33,10 +33,9 @@ def string_map(tmp_path, labels, values, **extra):
 
 
 def test_string_map_from_the_mleap_package():
+    import mleap.sklearn.pipeline  # noqa: F401
     from mleap.sklearn.preprocessing.data import StringMap
     from sklearn.pipeline import Pipeline
-
-    import mleap.sklearn.pipeline  # noqa: F401
 
     mapping = OrderedDict([("paris", 1.0), ("rome", 2.5), ("oslo", -3.0)])
     step = StringMap(input_features=["city"], output_features="city_code", labels=mapping)
