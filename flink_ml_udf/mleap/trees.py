@@ -168,21 +168,24 @@ class TreeEnsemble:
     def n_trees(self) -> int:
         return len(self.roots)
 
-    #: Below this many (row, tree) pairs all trees descend together, one numpy call per level;
-    #: above it one tree at a time, which keeps the working set in cache (bench/RESULTS.md).
-    LOCKSTEP_PAIRS = 1 << 16
+    #: Trees descend in blocks of about this many (row, tree) pairs, one numpy call per level and
+    #: block: few calls for small batches, cache-sized arrays for large ones (bench/RESULTS.md).
+    BLOCK_PAIRS = 1 << 16
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
         """Leaf node index reached in every tree: shape ``(rows, trees)``."""
         n_rows, n_features = x.shape
         flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
-        row_base = np.arange(n_rows, dtype=np.int64) * n_features
-        if n_rows * self.n_trees <= self.LOCKSTEP_PAIRS:
+        row_base = (np.arange(n_rows, dtype=np.int64) * n_features)[:, None]
+        block = max(1, self.BLOCK_PAIRS // max(n_rows, 1))
+        if block >= self.n_trees:
             node = np.broadcast_to(self.roots, (n_rows, self.n_trees)).copy()
-            return self._descend(node, flat, row_base[:, None])
+            return self._descend(node, flat, row_base)
         out = np.empty((n_rows, self.n_trees), dtype=np.int64)
-        for tree, root in enumerate(self.roots):
-            out[:, tree] = self._descend(np.full(n_rows, root, dtype=np.int64), flat, row_base)
+        for first in range(0, self.n_trees, block):
+            roots = self.roots[first : first + block]
+            node = np.broadcast_to(roots, (n_rows, len(roots))).copy()
+            out[:, first : first + len(roots)] = self._descend(node, flat, row_base)
         return out
 
     def _descend(self, node: np.ndarray, flat: np.ndarray, row_base: np.ndarray) -> np.ndarray:
