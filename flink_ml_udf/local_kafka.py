@@ -193,6 +193,7 @@ def consume(
             "bootstrap.servers": bootstrap,
             "group.id": "flink-ml-udf-check",  # required by the client; unused with assign()
             "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,  # latency is measured on receipt: don't let the broker sit on data
             "isolation.level": "read_committed" if read_committed else "read_uncommitted",
         }
     )
@@ -203,7 +204,7 @@ def consume(
         partitions = metadata.topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         while len(records) < expected and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=10000, timeout=0.2):
+            for message in consumer.consume(num_messages=1000, timeout=0.02):
                 error = message.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF or error.retriable():

@@ -35,6 +35,12 @@ class RegisteredUdf:
     signature: Signature
     version: str
 
+    @property
+    def sql_variables(self) -> Dict[str, str]:
+        """What SQL files may reference for this UDF: ``${MODEL_VERSION_<NAME>}``, the resolved bundle
+        version, so sinks can record which model scored each row."""
+        return {f"MODEL_VERSION_{self.entry.udf_name.upper()}": self.version}
+
     def describe(self) -> str:
         return f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
 

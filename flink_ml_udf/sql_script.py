@@ -8,9 +8,10 @@ Errors name the file and the line of the statement at fault.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Mapping, Optional
 
 from pyflink.table import TableEnvironment, TableResult
 
@@ -83,14 +84,15 @@ def split_statements(text: str, path: str = "<sql>") -> List[Statement]:
     return statements
 
 
-def read_statements(path: str) -> List[Statement]:
+def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) -> List[Statement]:
+    """Read and split a SQL file; ``${NAME}`` comes from ``variables`` first, then the environment."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as exc:
         raise SqlScriptError(f"{path}: cannot read SQL file: {exc.strerror}") from None
     try:
-        text = interpolate(text)
+        text = interpolate(text, {**os.environ, **(variables or {})})
     except MissingVariable as exc:
         raise SqlScriptError(f"{path}: {exc}") from None
     return split_statements(text, path)

@@ -10,14 +10,21 @@ Flink cluster:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import List, Optional
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
+from flink_ml_udf.connectors import add_kafka_connector
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.registry import register_from_config
 from flink_ml_udf.sql_script import read_statements, run_statements
+
+
+def uses_kafka(statement: str) -> bool:
+    """Whether a statement declares a table on the Kafka connector (so its jars must be on pipeline.jars)."""
+    return re.search(r"'connector'\s*=\s*'(upsert-)?kafka'", statement, re.IGNORECASE) is not None
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -36,7 +43,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         registered = register_from_config(args.config, t_env)
         for item in registered.values():
             print(f"registered {item.describe()}", file=sys.stderr)
-        statements = [statement for path in args.sql for statement in read_statements(path)]
+        variables = {key: value for item in registered.values() for key, value in item.sql_variables.items()}
+        statements = [statement for path in args.sql for statement in read_statements(path, variables)]
+        if any(uses_kafka(statement.text) for statement in statements):
+            add_kafka_connector(t_env)
         run_statements(t_env, statements)
     except FlinkMlUdfError as exc:
         print(f"predict_job: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ CREATE TEMPORARY TABLE Features (
     'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}',
     'properties.group.id' = '${KAFKA_GROUP_ID:-flink-ml-udf}',
     'properties.session.timeout.ms' = '10000',
+    'properties.fetch.max.wait.ms' = '${FEATURES_FETCH_MAX_WAIT_MS:-50}',
     'properties.isolation.level' = '${FEATURES_ISOLATION_LEVEL:-read_committed}',
     'scan.startup.mode' = 'earliest-offset',
     'scan.bounded.mode' = '${FEATURES_BOUNDED_MODE:-unbounded}',

@@ -1,5 +1,6 @@
 -- Predictions to Kafka, exactly-once by default (Kafka transactions committed on checkpoints).
 -- DELIVERY_GUARANTEE=at-least-once trades duplicates on recovery for latency below the checkpoint interval.
+-- MODEL_VERSION_PREDICT is the resolved version of Predict's bundle (set by the job after registering).
 SET 'execution.checkpointing.interval' = '${CHECKPOINT_INTERVAL:-2s}';
 
 CREATE TEMPORARY TABLE Predictions (
@@ -23,6 +24,6 @@ CREATE TEMPORARY TABLE Predictions (
 );
 
 INSERT INTO Predictions
-SELECT id, Predict(feature1, feature2, feature3), '${MODEL_VERSION:-example-1}', feature_timestamp, CURRENT_TIMESTAMP
+SELECT id, Predict(feature1, feature2, feature3), '${MODEL_VERSION_PREDICT}', feature_timestamp, CURRENT_TIMESTAMP
 FROM Features
 WHERE id IS NOT NULL AND feature1 IS NOT NULL AND feature2 IS NOT NULL AND feature3 IS NOT NULL;

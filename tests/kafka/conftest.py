@@ -1,5 +1,6 @@
 """A Kafka broker for the session (tansu on 127.0.0.1, or KAFKA_BOOTSTRAP_SERVERS) and a
-TableEnvironment with the Kafka connector, checkpoints and restarts configured."""
+TableEnvironment with the Kafka connector, checkpoints and restarts configured, plus what was
+registered for Predict (its version goes into the predictions)."""
 
 from __future__ import annotations
 
@@ -25,5 +26,4 @@ def kafka_env(t_env):
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "20")
     config.set("restart-strategy.fixed-delay.delay", "500 ms")
-    register_from_config(EXAMPLE_CONFIG, t_env)
-    return t_env
+    return t_env, register_from_config(EXAMPLE_CONFIG, t_env)["Predict"]

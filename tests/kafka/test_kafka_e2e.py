@@ -67,23 +67,27 @@ def assert_exactly_once(records, events):
     np.testing.assert_array_equal([got[i] for i in ids], [expected[i] for i in ids])
 
 
-def statements(t_env):
+def statements(kafka_env):
     """The project's Kafka SQL files, read now (they pick up this test's environment), after dropping
     the tables an earlier test left in the shared TableEnvironment."""
+    t_env, predict = kafka_env
     for table in ("Features", "Predictions"):
         t_env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {table}")
-    return read_statements(FEATURES_SQL) + read_statements(PREDICTIONS_SQL)
+    variables = predict.sql_variables
+    return read_statements(FEATURES_SQL, variables) + read_statements(PREDICTIONS_SQL, variables)
 
 
 def test_bounded_exactly_once_every_id_once_with_right_value(kafka_env, kafka_bootstrap, monkeypatch):
     n = 2000
     features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
     events = produce_features(kafka_bootstrap, features, range(n))
-    run_statements(kafka_env, statements(kafka_env))
+    run_statements(kafka_env[0], statements(kafka_env))
     records = consume(kafka_bootstrap, predictions, expected=n, timeout=60)
     assert len(records) == n
     assert_exactly_once(records, events)
-    assert {record["model_version"] for record, _ in records} == {"example-1"}
+    version = kafka_env[1].version
+    assert version.startswith("sha256:")
+    assert {record["model_version"] for record, _ in records} == {version}
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -101,7 +105,7 @@ def test_exactly_once_survives_two_failures(kafka_env, kafka_bootstrap, monkeypa
     from its last checkpoint each time, and read_committed consumers see every id exactly once."""
     rounds, per_round = 4, 500
     features, predictions = topics_for(monkeypatch, kafka_bootstrap)
-    job = run_statements(kafka_env, statements(kafka_env), wait=False)[-1]
+    job = run_statements(kafka_env[0], statements(kafka_env), wait=False)[-1]
     client = job.get_job_client()
     events, failures = [], 0
     try:
@@ -138,7 +142,7 @@ def test_malformed_events_fail_the_job_by_default(kafka_env, kafka_bootstrap, mo
     producer.produce(features, value=b"{not json")
     producer.flush(10)
     with pytest.raises(SqlScriptError) as info:
-        run_statements(kafka_env, statements(kafka_env))
+        run_statements(kafka_env[0], statements(kafka_env))
     assert "INSERT job failed" in str(info.value)
     assert len(events) == 2
 
@@ -155,7 +159,7 @@ def test_malformed_events_skipped_when_ignored(kafka_env, kafka_bootstrap, monke
     producer.produce(features, value=b'{"id": 99, "feature1": 1.0}')  # missing fields
     producer.flush(10)
     events += produce_features(kafka_bootstrap, features, [3], seed=7)
-    run_statements(kafka_env, statements(kafka_env))
+    run_statements(kafka_env[0], statements(kafka_env))
     records = consume(kafka_bootstrap, predictions, expected=5, timeout=30)
     assert sorted(record["id"] for record, _ in records) == [0, 1, 2, 3]
     assert_exactly_once(records, events)

@@ -1,0 +1,36 @@
+"""The job entry point on Kafka, in its own process: it adds the connector jars by itself and
+records the bundle's resolved version with every prediction."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from flink_ml_udf.bundles import load_entry_model
+from flink_ml_udf.config import load_config
+from flink_ml_udf.local_kafka import consume, produce_features
+from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.kafka.test_kafka_e2e import assert_exactly_once, topics_for
+
+pytestmark = pytest.mark.flink
+
+
+def test_predict_job_on_kafka_topics(kafka_bootstrap, monkeypatch):
+    n = 300
+    features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
+    events = produce_features(kafka_bootstrap, features, range(n))
+    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}  # its own JVM and gateway
+    completed = subprocess.run(
+        [sys.executable, "jobs/predict_job.py", "--config", EXAMPLE_CONFIG,
+         "--sql", "sql/features_kafka.sql", "--sql", "sql/predictions_kafka.sql"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    records = consume(kafka_bootstrap, predictions, expected=n + 1, timeout=10)
+    assert len(records) == n
+    assert_exactly_once(records, events)
+    version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
+    assert {record["model_version"] for record, _ in records} == {version}
