@@ -18,12 +18,19 @@ def kafka_bootstrap():
 
 @pytest.fixture(scope="session")
 def kafka_env(t_env):
-    from flink_ml_udf.connectors import add_kafka_connector
-    from flink_ml_udf.registry import register_from_config
+    """A TableEnvironment of its own (same JVM as ``t_env``, already started), because the Kafka
+    jobs turn on checkpointing and a bounded restart strategy, which must not leak into other tests."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    add_kafka_connector(t_env)
-    config = t_env.get_config()
+    from flink_ml_udf.connectors import add_kafka_connector
+    from flink_ml_udf.registry import configure_python_workers, register_from_config
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    configure_python_workers(env)
+    add_kafka_connector(env)
+    config = env.get_config()
+    config.set("parallelism.default", "1")
     config.set("restart-strategy.type", "fixed-delay")
     config.set("restart-strategy.fixed-delay.attempts", "20")
     config.set("restart-strategy.fixed-delay.delay", "500 ms")
-    return t_env, register_from_config(EXAMPLE_CONFIG, t_env)["Predict"]
+    return env, register_from_config(EXAMPLE_CONFIG, env)["Predict"]
