@@ -34,6 +34,20 @@ class ModelSpec:
     context: str
     bundle: "BundleContext" = field(repr=False)
 
+    def as_node(self, name: str, inputs: List["Socket"], outputs: List["Socket"]) -> "NodeSpec":
+        """This sub-model bound to frame columns, so any op can load it: sub-models (one-vs-rest
+        classifiers, drilldown models) have no ``node.json`` of their own."""
+        return NodeSpec(
+            op=self.op,
+            attributes=self.attributes,
+            folder=self.folder,
+            context=self.context,
+            bundle=self.bundle,
+            name=name,
+            inputs=list(inputs),
+            outputs=list(outputs),
+        )
+
 
 @dataclass
 class NodeSpec(ModelSpec):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -33,36 +33,27 @@ class _Node:
 
 def parse_tree_json(text: str, where: str) -> List[_Node]:
     """Parse a ``tree.json`` into nodes with child links; ``where`` names the file in errors."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    nodes: List[_Node] = []
-    position = 0
-
-    def read() -> int:
-        nonlocal position
-        if position >= len(lines):
-            raise BundleError(f"{where}: tree file ends after {position} nodes, in the middle of the tree")
-        try:
-            record = json.loads(lines[position])
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{where}: line {position + 1} is not valid JSON: {exc}") from None
-        line_no = position + 1
-        position += 1
-        index = len(nodes)
-        node = _decode_node(record, f"{where}: line {line_no}")
-        nodes.append(node)
-        if node.kind != "leaf":
-            node.left = read()
-            node.right = read()
-        return index
-
-    read()
-    return nodes
+    return _pre_order(_json_records(text, where), where)
 
 
 def parse_tree_pb(data: bytes, where: str) -> List[_Node]:
     """Parse a ``tree.pb`` (int32-BE length-prefixed ``dtree.Node`` messages, same pre-order as
     ``tree.json``). Nodes are decoded into ``tree.json`` records, so both formats share one node check."""
-    records = decision_tree_records(data, where)
+    return _pre_order(decision_tree_records(data, where), where)
+
+
+def _json_records(text: str, where: str) -> Iterator[Tuple[str, Any]]:
+    """``(where, record)`` per non-empty line of a ``tree.json`` (``\n`` or ``\r\n`` endings)."""
+    for line_no, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{where}: line {line_no} is not valid JSON: {exc}") from None
+        yield f"{where}: line {line_no}", record
+
+
+def _pre_order(records: Iterator[Tuple[str, Any]], where: str) -> List[_Node]:
+    """Rebuild a tree from its records in pre-order: node, left subtree, right subtree."""
     nodes: List[_Node] = []
 
     def read() -> int:

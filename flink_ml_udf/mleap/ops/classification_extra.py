@@ -266,15 +266,8 @@ class OneVsRest(ExactWidth):
     def _load_model(self, spec: NodeSpec, i: int) -> Classifier:
         model = spec.bundle.read_model(posixpath.join(spec.folder, f"model{i}"))
         # A sub-model has no node.json: bind it to the parent's features so any classifier op loads.
-        node = NodeSpec(
-            op=model.op,
-            attributes=model.attributes,
-            folder=model.folder,
-            context=model.context,
-            bundle=model.bundle,
-            name=f"{spec.name}/model{i}",
-            inputs=[Socket("features", self.inputs[0].name)],
-            outputs=[Socket("prediction", "prediction")],
+        node = model.as_node(
+            f"{spec.name}/model{i}", [Socket("features", self.inputs[0].name)], [Socket("prediction", "prediction")]
         )
         op = op_class(model.op, model.context)(node)
         if not isinstance(op, Classifier):

@@ -42,16 +42,7 @@ class CategoricalDrilldown(Op):
         self.models: Dict[str, Op] = {}
         for i, label in enumerate(labels):
             model = spec.bundle.read_model(posixpath.join(spec.folder, f"model{i}"))
-            sub_spec = NodeSpec(
-                op=model.op,
-                attributes=model.attributes,
-                folder=model.folder,
-                context=model.context,
-                bundle=model.bundle,
-                name=f"{spec.name}/model{i}",
-                inputs=inputs,
-                outputs=outputs,
-            )
+            sub_spec = model.as_node(f"{spec.name}/model{i}", inputs, outputs)
             self.models[label] = op_class(model.op, model.context)(sub_spec)  # duplicate labels: last wins
         first = self.models[labels[0]]
         self.children = []  # sub-models run on row subsets, not as a pipeline over the whole frame

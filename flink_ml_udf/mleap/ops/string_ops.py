@@ -277,5 +277,5 @@ def _get(who: str, column: str, mapping: Dict[str, Any], key: str, default: Any)
 def _basic_type(attrs, name: str) -> str:
     value = attrs.raw(name)
     if not isinstance(value, dict) or not isinstance(value.get("basic_type"), str):
-        raise attrs.error(name, "expected a basic_type value such as {\"basic_type\": \"string\"}")
+        raise attrs.error(name, 'expected a basic_type value such as {"basic_type": "string"}')
     return value["basic_type"]

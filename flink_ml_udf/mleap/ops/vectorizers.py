@@ -151,9 +151,7 @@ class FeatureHasher(Op):
         self.names = names
         self.bases = ["integer" if base == "int" else base for base in types]
         self.real = [base in _REAL_TYPES and name not in categorical for base, name in zip(types, names)]
-        self.real_index = [
-            int(murmur3.non_negative_mod(murmur3.hash_string(name, 2), self.size)) for name in names
-        ]
+        self.real_index = [int(murmur3.non_negative_mod(murmur3.hash_string(name, 2), self.size)) for name in names]
         for column, base, shape in zip(columns, self.bases, shapes):
             self.inputs.append(Column(column, DataType(base, nullable=shape.nullable)))
         self.outputs.append(Column(spec.output("output"), vector(self.size)))
