@@ -14,7 +14,7 @@ import os
 import zipfile
 from typing import Callable, Dict, Optional
 
-from flink_ml_udf.mleap import protobuf_format as pf
+from flink_ml_udf.mleap import protobuf_writer as pw
 
 
 def to_protobuf(
@@ -58,13 +58,13 @@ def to_protobuf(
 
 def _convert(stem: str, data: bytes) -> bytes:
     if stem == "node":
-        return pf.encode_node(json.loads(data))
+        return pw.encode_node(json.loads(data))
     if stem == "model":
-        return pf.encode_model(json.loads(data))
+        return pw.encode_model(json.loads(data))
     records = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     if records and "type" in records[0]:
-        return pf.encode_decision_tree(records)
-    return pf.encode_cluster_tree(records)  # bisecting k-means: index / norm / values / numChildren
+        return pw.encode_decision_tree(records)
+    return pw.encode_cluster_tree(records)  # bisecting k-means: index / norm / values / numChildren
 
 
 def _read_all(source: str) -> Dict[str, bytes]:

@@ -20,6 +20,7 @@ import pytest
 from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap import Frame, load_bundle
 from flink_ml_udf.mleap import protobuf_format as pf
+from flink_ml_udf.mleap import protobuf_writer as pw
 from flink_ml_udf.mleap.trees import parse_tree_pb
 from flink_ml_udf.sklearn_export import export_bundle
 from tests import bundle_writer as bw
@@ -281,7 +282,7 @@ def test_encoder_writes_what_the_decoder_reads():
         {"type": "leaf", "values": [2.0]},
         {"type": "leaf", "values": [3.0]},
     ]
-    assert pf.encode_decision_tree(records) == b"".join(frame(n) for n in HAND_TREE)
+    assert pw.encode_decision_tree(records) == b"".join(frame(n) for n in HAND_TREE)
 
 
 # -- every runtime-test bundle scores the same in JSON and protobuf form --------------------------
