@@ -24,6 +24,10 @@ ROWS = 2000
 def registered(t_env, tmp_path_factory):
     from flink_ml_udf.registry import register_from_config
 
+    from tests import bundle_writer as bw
+
+    tokenizer = bw.Node("tok", "tokenizer", {}, inputs=[("input", "sentence")], outputs=[("output", "tokens")])
+    tokens_bundle = bw.write_bundle(tmp_path_factory.mktemp("bundles") / "tokenizer", tokenizer)
     path = tmp_path_factory.mktemp("conf") / "application.yaml"
     path.write_text(
         textwrap.dedent(
@@ -40,6 +44,8 @@ def registered(t_env, tmp_path_factory):
                 - udf_name: PredictDetailed
                   bundle_path: {REPO}/models/example-1.zip
                   outputs: [prediction, standard_scaler_features]
+                - udf_name: Tokens
+                  bundle_path: {tokens_bundle}
             """
         )
     )
@@ -85,7 +91,27 @@ def test_registered_signatures(registered):
         "PredictOrNull": "PredictOrNull(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> DOUBLE",
         "PredictDetailed": "PredictDetailed(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) "
         "-> ROW<prediction DOUBLE, standard_scaler_features ARRAY<DOUBLE>>",
+        "Tokens": "Tokens(sentence STRING) -> ARRAY<STRING>",
     }
+
+
+def test_array_of_strings_result(t_env, registered):
+    """A text op's token list comes back to SQL as ARRAY<STRING> (MLeap's tokenizer: lower case,
+    split on every single whitespace character)."""
+    from pyflink.table import DataTypes
+
+    sentences = pd.DataFrame({"id": [0, 1, 2], "sentence": ["Flink scores MLeap", "a  b", None]})
+    schema = DataTypes.ROW([DataTypes.FIELD("id", DataTypes.BIGINT()), DataTypes.FIELD("sentence", DataTypes.STRING())])
+    t_env.create_temporary_view("Sentences", t_env.from_pandas(sentences, schema))
+    with pytest.raises(Exception) as info:  # the tokenizer's input is non-null in MLeap: NULL fails by default
+        t_env.sql_query("SELECT id, Tokens(sentence) AS tokens FROM Sentences").to_pandas()
+    assert "(tokenizer): input column 'sentence' is null (row 2)" in str(info.value)
+    result = (
+        t_env.sql_query("SELECT id, Tokens(sentence) AS tokens FROM Sentences WHERE sentence IS NOT NULL")
+        .to_pandas()
+        .sort_values("id")
+    )
+    assert [list(tokens) for tokens in result.tokens] == [["flink", "scores", "mleap"], ["a", "", "b"]]
 
 
 def test_sql_predictions_equal_runtime_transform(t_env, registered):
