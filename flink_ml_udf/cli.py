@@ -2,6 +2,8 @@
 
     flink-ml-udf inspect BUNDLE [--json] [--config APP.yaml] [--version V]
     flink-ml-udf score BUNDLE --frame FRAME.json [--config APP.yaml] [--version V]
+    flink-ml-udf sql-init --config APP.yaml [--kafka]     (an init script for sql-client.sh -i)
+    flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -37,12 +39,31 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (inspect, score):
         command.add_argument("--config", help="application.yaml whose mleap.gcs / mleap.s3 settings to use")
         command.add_argument("--version", dest="pin", help="pinned version (S3 VersionId, GCS generation)")
+
+    init = commands.add_parser("sql-init", help="print a SQL client init script declaring the config's UDFs")
+    init.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    init.add_argument("--kafka", action="store_true", help="also put the Kafka connector jars on pipeline.jars")
+
+    sql = commands.add_parser("sql", help="run SQL files statement by statement on a local minicluster")
+    sql.add_argument("-f", "--file", dest="files", action="append", required=True, help="SQL file (repeatable)")
+    sql.add_argument("--config", help="application.yaml whose UDFs the files may CREATE ... LANGUAGE PYTHON")
+    sql.add_argument("--batch", action="store_true", help="batch mode instead of streaming")
     return parser
 
 
 def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "sql-init":
+            from flink_ml_udf.sql_session import sql_init_script
+
+            out.write(sql_init_script(args.config, kafka=args.kafka))
+            return 0
+        if args.command == "sql":
+            from flink_ml_udf.sql_session import run_sql_file
+
+            run_sql_file(args.files, args.config, batch=args.batch)
+            return 0
         settings = load_config(args.config).sources if args.config else None
         loaded = load_location_model(args.bundle, args.pin, settings)
         if args.command == "inspect":

@@ -13,6 +13,7 @@ build matching a cluster's Flink version.
 from __future__ import annotations
 
 import os
+import re
 from typing import List, Optional, Sequence
 
 from flink_ml_udf.wheel_files import PinnedFile, WheelFileError, extract_from_wheel, tools_dir, verified
@@ -71,6 +72,12 @@ def add_kafka_connector(t_env) -> List[str]:
     wanted = [jar for jar in pipeline_jars_value(paths).split(";") if jar not in current]
     config.set("pipeline.jars", ";".join(current + wanted))
     return paths
+
+
+def uses_kafka(statement: str) -> bool:
+    """Whether a SQL statement declares a table on the Kafka connector (its jars must then be on
+    ``pipeline.jars``)."""
+    return re.search(r"'connector'\s*=\s*'(upsert-)?kafka'", statement, re.IGNORECASE) is not None
 
 
 if __name__ == "__main__":  # `python -m flink_ml_udf.connectors` fetches and verifies the jars

@@ -136,8 +136,8 @@ def run_statements(
 
 
 def _flink_message(exc: Exception) -> str:
-    """The useful part of a Py4J error: our own error when a UDF raised one, else the Java
-    exception chain without the stack frames."""
+    """The useful part of a Py4J error: our own error when a UDF raised one; else the Java exception
+    chain without stack frames, ending with the Python error behind it, if any."""
     lines = [line.strip().lstrip(":").strip() for line in str(exc).splitlines()]
     ours = [line for line in lines if line.startswith("flink_ml_udf.")]
     if ours:
@@ -145,4 +145,11 @@ def _flink_message(exc: Exception) -> str:
     causes = [
         line for line in lines if line and not line.startswith("at ") and ("Exception" in line or "Error" in line)
     ]
-    return " | ".join((causes or [line for line in lines if line])[:6])
+    summary = (causes or [line for line in lines if line])[:4]
+    python = [line for line in lines if _PYTHON_ERROR.match(line)]
+    if python and python[-1] not in summary:
+        summary.append(python[-1])
+    return " | ".join(summary)
+
+
+_PYTHON_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception): ")

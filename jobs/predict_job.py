@@ -10,21 +10,15 @@ Flink cluster:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import List, Optional
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from flink_ml_udf.connectors import add_kafka_connector
+from flink_ml_udf.connectors import add_kafka_connector, uses_kafka
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.registry import register_from_config
 from flink_ml_udf.sql_script import read_statements, run_statements
-
-
-def uses_kafka(statement: str) -> bool:
-    """Whether a statement declares a table on the Kafka connector (so its jars must be on pipeline.jars)."""
-    return re.search(r"'connector'\s*=\s*'(upsert-)?kafka'", statement, re.IGNORECASE) is not None
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -23,7 +23,6 @@ ROWS = 2000
 @pytest.fixture(scope="module")
 def registered(t_env, tmp_path_factory):
     from flink_ml_udf.registry import register_from_config
-
     from tests import bundle_writer as bw
 
     tokenizer = bw.Node("tok", "tokenizer", {}, inputs=[("input", "sentence")], outputs=[("output", "tokens")])

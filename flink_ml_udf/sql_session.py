@@ -1,0 +1,66 @@
+"""SQL sessions: the init script for Flink's SQL client, and a runner for SQL files.
+
+``sql_init_script`` prints what ``sql-client.sh -i init.sql`` needs so that the config's UDFs can be
+declared the Flink way (``CREATE TEMPORARY SYSTEM FUNCTION ... LANGUAGE PYTHON``) and run on the
+Python workers. ``run_sql_file`` executes the same statements here, on a local minicluster, since the
+pip PyFlink package ships no SQL gateway (``sql-client.sh`` cannot start from it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+from flink_ml_udf.config import load_config
+from flink_ml_udf.functions import CONFIG_ENV
+from flink_ml_udf.registry import PYTHON_WORKER_DEFAULTS
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_init_script(config_path: str, kafka: bool = False) -> str:
+    """SET lines (Python executable and files, worker defaults, Kafka jars) and one
+    ``CREATE TEMPORARY SYSTEM FUNCTION`` per UDF of the config."""
+    from flink_ml_udf.connectors import kafka_jars, pipeline_jars_value
+
+    config = load_config(config_path)
+    lines = [
+        f"-- flink-ml-udf functions of {config.path}",
+        f"-- The SQL client's Python process must see {CONFIG_ENV}={config.path} in its environment;",
+        "-- the Python below must have flink-ml-udf installed (on every TaskManager host too).",
+        f"SET 'python.executable' = {_quote(sys.executable)};",
+        f"SET 'python.client.executable' = {_quote(sys.executable)};",
+    ]
+    lines += [f"SET {_quote(key)} = {_quote(value)};" for key, value in PYTHON_WORKER_DEFAULTS.items()]
+    if kafka:
+        lines.append(f"SET 'pipeline.jars' = {_quote(pipeline_jars_value(kafka_jars()))};")
+    lines += [
+        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {entry.udf_name} "
+        f"AS 'flink_ml_udf.functions.{entry.udf_name}' LANGUAGE PYTHON;"
+        for entry in config.udfs
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_sql_file(paths: List[str], config_path: Optional[str] = None, batch: bool = False) -> None:
+    """Run SQL files statement by statement on a local minicluster: SET, CREATE TABLE/FUNCTION,
+    INSERT (run as one job), SELECT (printed). With ``config_path``, the config's functions can be
+    declared in the files with ``CREATE ... LANGUAGE PYTHON``."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    from flink_ml_udf.connectors import add_kafka_connector, uses_kafka
+    from flink_ml_udf.registry import configure_python_workers
+    from flink_ml_udf.sql_script import read_statements, run_statements
+
+    if config_path:
+        os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+    settings = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
+    t_env = TableEnvironment.create(settings)
+    configure_python_workers(t_env)
+    statements = [statement for path in paths for statement in read_statements(path)]
+    if any(uses_kafka(statement.text) for statement in statements):
+        add_kafka_connector(t_env)
+    run_statements(t_env, statements)
