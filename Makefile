@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install install-dev examples bench jars kafka-demo clean
+.PHONY: run test install install-dev examples bench jars kafka-demo cluster-demo clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ jars: install
 	$(PY) -m flink_ml_udf.connectors
 
 # Local broker, 100k feature events through Predict exactly-once, counts and latency; stops what it started.
+# A private standalone Flink cluster on localhost, the datagen job submitted to it, rows counted, cluster stopped.
+cluster-demo: install
+	$(PY) scripts/cluster_demo.py
+
 kafka-demo: install-dev jars
 	$(PY) scripts/kafka_demo.py --events $(or $(EVENTS),100000)
 

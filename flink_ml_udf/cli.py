@@ -4,6 +4,8 @@
     flink-ml-udf score BUNDLE --frame FRAME.json [--config APP.yaml] [--version V]
     flink-ml-udf sql-init --config APP.yaml [--kafka]     (an init script for sql-client.sh -i)
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
+    flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
+                        [--parallelism N] [--detached]     (flink run -py jobs/predict_job.py)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -48,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("-f", "--file", dest="files", action="append", required=True, help="SQL file (repeatable)")
     sql.add_argument("--config", help="application.yaml whose UDFs the files may CREATE ... LANGUAGE PYTHON")
     sql.add_argument("--batch", action="store_true", help="batch mode instead of streaming")
+
+    submit = commands.add_parser("submit", help="submit jobs/predict_job.py to a Flink cluster")
+    submit.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    submit.add_argument("--sql", action="append", required=True, help="SQL file (repeatable, in order)")
+    submit.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
+    submit.add_argument("--parallelism", type=int)
+    submit.add_argument("--detached", action="store_true", help="return after submission")
     return parser
 
 
@@ -58,6 +67,12 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
             from flink_ml_udf.sql_session import sql_init_script
 
             out.write(sql_init_script(args.config, kafka=args.kafka))
+            return 0
+        if args.command == "submit":
+            from flink_ml_udf.cluster import submit
+
+            result = submit(args.config, args.sql, args.jobmanager, args.parallelism, args.detached)
+            out.write(f"job {result.job_id}: {result.state or 'submitted (detached)'}\n")
             return 0
         if args.command == "sql":
             from flink_ml_udf.sql_session import run_sql_file

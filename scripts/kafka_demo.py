@@ -48,7 +48,7 @@ class Report:
         return self.events / self.seconds if self.seconds > 0 else float("nan")
 
     def lines(self) -> List[str]:
-        p50, p99 = (np.percentile(self.latencies_ms, [50, 99]) if len(self.latencies_ms) else (np.nan, np.nan))
+        p50, p99 = np.percentile(self.latencies_ms, [50, 99]) if len(self.latencies_ms) else (np.nan, np.nan)
         rate = f"{self.rate:,.0f} ev/s offered" if self.rate else "unthrottled"
         return [
             f"in={self.events} out={self.received} duplicates={self.duplicates} missing={self.missing}",

@@ -167,7 +167,9 @@ def test_max_bundle_bytes_sizes(tmp_path):
         """,
     )
     assert [e.max_bundle_bytes for e in load_config(path).udfs] == [512 << 20, 4096, 1 << 30]
-    message = error_of(tmp_path, "mleap:\n  udf_registry:\n    - {udf_name: A, bundle_path: a.zip, max_bundle_bytes: 2TB}\n")
+    message = error_of(
+        tmp_path, "mleap:\n  udf_registry:\n    - {udf_name: A, bundle_path: a.zip, max_bundle_bytes: 2TB}\n"
+    )
     assert message.endswith("→ key 'max_bundle_bytes': expected a positive size like 500MiB, found '2TB'")
 
 

@@ -266,7 +266,9 @@ def test_list_argument_and_list_result(tmp_path):
             frame.add(self.outputs[0].name, kept, self.outputs[0].dtype)
 
     try:
-        node = bw.Node("long", "test_long_tokens", {}, inputs=[("input", "tokens")], outputs=[("output", "long_tokens")])
+        node = bw.Node(
+            "long", "test_long_tokens", {}, inputs=[("input", "tokens")], outputs=[("output", "long_tokens")]
+        )
         entry = UdfEntry("LongTokens", bw.write_bundle(tmp_path / "tok", node), on_error="null")
         scorer = scorer_for(entry)
         assert scorer.signature.describe("LongTokens") == "LongTokens(tokens ARRAY<STRING>) -> ARRAY<STRING>"

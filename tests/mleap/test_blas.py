@@ -192,7 +192,9 @@ def test_jvm_margins_dense_and_sparse_rows() -> None:
     out = blas.jvm_margins(x, a, start)
     dense_expected = np.array([reference_gemv(row, a, start) for row in x[30:]])
     assert same_bits(out[30:], dense_expected).all()
-    sparse_expected = np.array([[(0.0 + row[0] * a[k, 0]) + row[1] * a[k, 1] + start[k] for k in range(3)] for row in x[:30]])
+    sparse_expected = np.array(
+        [[(0.0 + row[0] * a[k, 0]) + row[1] * a[k, 1] + start[k] for k in range(3)] for row in x[:30]]
+    )
     assert same_bits(out[:30], sparse_expected).all()
 
 

@@ -263,4 +263,3 @@ def test_categorical_drilldown_needs_prefixed_ports(tmp_path):
     )
     with pytest.raises(BundleError, match="has no 'drilldown.<port>' inputs"):
         load_bundle(bw.write_bundle(tmp_path / "b", node))
-

@@ -183,7 +183,7 @@ def test_zip_symlink_entry_is_refused(tmp_path):
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("bundle.json", "{}")
         info = zipfile.ZipInfo("root/model.json")
-        info.external_attr = (0o120777 << 16)  # a symlink entry, as `zip --symlinks` writes it
+        info.external_attr = 0o120777 << 16  # a symlink entry, as `zip --symlinks` writes it
         handle.writestr(info, "/etc/passwd")
     with pytest.raises(BundleError) as raised:
         load_bundle(str(archive))

@@ -63,7 +63,9 @@ def test_demo_bundle_matches_the_jvm() -> None:
 def airbnb_lr_jvm_recipe() -> float:
     """The JVM's arithmetic for this row, rebuilt from the bundle's attributes (models.md §6.2, §8.1;
     features.md standard_scaler, one_hot_encoder, vector_assembler)."""
-    std = bundle_model_json("airbnb.model.lr.zip", "feature_pipeline.node/continuous_feature_scaler.node")["std"]["double"]
+    std = bundle_model_json("airbnb.model.lr.zip", "feature_pipeline.node/continuous_feature_scaler.node")["std"][
+        "double"
+    ]
     lr = bundle_model_json("airbnb.model.lr.zip", "linear_regression.node")
     coefficients, intercept = lr["coefficients"]["double"], lr["intercept"]["double"]
     # bathrooms, bedrooms, security_deposit, cleaning_fee, extra_people, number_of_reviews,

@@ -1,0 +1,70 @@
+"""A real standalone Flink cluster (from the pip PyFlink's scripts, private ports and folders):
+jobs submitted with `flink-ml-udf submit` finish with the runtime's own predictions, and a failing
+job's error reaches the caller."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import textwrap
+
+import numpy as np
+import pytest
+
+from flink_ml_udf.cluster import ClusterError, LocalCluster, free_ports, submit
+from flink_ml_udf.mleap import load_bundle
+from tests.conftest import EXAMPLE_CONFIG, REPO
+
+pytestmark = pytest.mark.flink
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    rest, rpc = free_ports(2)
+    with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2) as running:
+        yield running
+
+
+def sink_sql(tmp_path, out) -> str:
+    path = tmp_path / "sink.sql"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            CREATE TEMPORARY TABLE Scored (feature1 DOUBLE, feature2 INT, feature3 DOUBLE, prediction DOUBLE)
+                WITH ('connector' = 'filesystem', 'path' = '{out}', 'format' = 'csv');
+            INSERT INTO Scored SELECT feature1, feature2, feature3, Predict(feature1, feature2, feature3) FROM Features;
+            """
+        )
+    )
+    return str(path)
+
+
+def test_submitted_job_finishes_with_runtime_predictions(cluster, tmp_path):
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
+    env["FEATURES_ROWS"] = "300"
+    result = submit(
+        EXAMPLE_CONFIG, [os.path.join(REPO, "sql", "features_datagen.sql"), sink_sql(tmp_path, out)],
+        cluster.address, parallelism=2, env=env,
+    )  # fmt: skip
+    assert result.state == "FINISHED"
+    rows = np.array([[float(v) for v in row] for path in glob.glob(f"{out}/**/part-*", recursive=True)
+                     for row in csv.reader(open(path))])  # fmt: skip
+    assert rows.shape == (300, 4)
+    model = load_bundle(os.path.join(REPO, "models", "example-1.zip"))
+    expected = model.transform_columns({f"feature{i + 1}": rows[:, i] for i in range(3)}).get("prediction", "t")
+    np.testing.assert_allclose(rows[:, 3], expected, rtol=1e-15)
+
+
+def test_failing_job_error_reaches_the_caller(cluster, tmp_path):
+    features = tmp_path / "nulls.sql"
+    features.write_text(
+        "CREATE TEMPORARY TABLE Features (feature1 DOUBLE, feature2 INT, feature3 DOUBLE) WITH ("
+        "'connector' = 'datagen', 'number-of-rows' = '50', 'fields.feature1.null-rate' = '0.5');\n"
+    )
+    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
+    with pytest.raises(ClusterError) as info:
+        submit(EXAMPLE_CONFIG, [str(features), sink_sql(tmp_path, tmp_path / "out")], cluster.address, env=env)
+    assert f"UDF 'Predict' → bundle {REPO}/models/example-1.zip → node vector_assembler_" in str(info.value)
+    assert "(vector_assembler): input column 'feature1' is null" in str(info.value)
