@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pyflink
 
@@ -67,6 +67,8 @@ def submit(
     command += ["-pyexec", python, "-pyclientexec", python, "-py", PREDICT_JOB, "--config", os.path.abspath(config)]
     for path in sql_files:
         command += ["--sql", os.path.abspath(path)]
+    if detached:
+        command.append("--no-wait")  # the job script must not wait for an unbounded job to end
     run_env = dict(env if env is not None else os.environ)
     run_env["PATH"] = os.path.dirname(python) + os.pathsep + run_env.get("PATH", "")
     completed = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout)
@@ -102,6 +104,26 @@ def job_exception(jobmanager: str, job_id: str) -> str:
     lines = [line for line in root.splitlines() if line.strip() and not line.strip().startswith("at ")]
     ours = [line for line in lines if "flink_ml_udf." in line]
     return (ours or lines or ["(no exception recorded)"])[-1 if ours else 0].strip()
+
+
+def udf_metrics(jobmanager: str, job_id: str) -> Dict[str, float]:
+    """This project's per-UDF metrics of a running job as the cluster's REST API reports them
+    (``<subtask>.<operator>.flink_ml_udf.udf.<name>.rows`` and so on), summed over subtasks."""
+    totals: Dict[str, float] = {}
+    for vertex in _rest(jobmanager, f"/jobs/{job_id}")["vertices"]:
+        base = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        names = [m["id"] for m in _rest(jobmanager, base) if "flink_ml_udf" in m["id"]]
+        if not names:
+            continue
+        for metric in _rest(jobmanager, f"{base}?get={','.join(names)}"):
+            key = metric["id"][metric["id"].index("flink_ml_udf") :]
+            totals[key] = totals.get(key, 0.0) + float(metric["value"])
+    return totals
+
+
+def cancel_job(jobmanager: str, job_id: str) -> None:
+    request = urllib.request.Request(f"http://{jobmanager}/jobs/{job_id}?mode=cancel", method="PATCH")
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def _tail(output: str, lines: int = 12) -> str:

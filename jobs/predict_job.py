@@ -26,6 +26,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--config", required=True, help="application.yaml with the UDF registry")
     parser.add_argument("--sql", action="append", required=True, help="SQL file to run (repeatable, in order)")
     parser.add_argument("--batch", action="store_true", help="run in batch mode instead of streaming")
+    parser.add_argument(
+        "--no-wait", action="store_true", help="return once INSERT jobs are submitted (detached submissions)"
+    )
     return parser.parse_args(argv)
 
 
@@ -41,7 +44,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         statements = [statement for path in args.sql for statement in read_statements(path, variables)]
         if any(uses_kafka(statement.text) for statement in statements):
             add_kafka_connector(t_env)
-        run_statements(t_env, statements)
+        run_statements(t_env, statements, wait=not args.no_wait)
     except FlinkMlUdfError as exc:
         print(f"predict_job: {exc}", file=sys.stderr)
         return 2

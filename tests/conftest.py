@@ -24,6 +24,16 @@ def float32_exact(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(np.float32).astype(np.float64)
 
 
+def subprocess_env(**extra: str) -> dict:
+    """The environment for a child process that starts its own JVM: without this session's PyFlink
+    gateway variables, and without an empty JAVA_HOME (PyFlink would look for ``bin/java``)."""
+    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
+    if not env.get("JAVA_HOME"):
+        env.pop("JAVA_HOME", None)
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="session")
 def t_env():
     """One streaming TableEnvironment (one local minicluster JVM) for every Flink test."""

@@ -8,13 +8,14 @@ import csv
 import glob
 import os
 import textwrap
+import time
 
 import numpy as np
 import pytest
 
 from flink_ml_udf.cluster import ClusterError, LocalCluster, free_ports, submit
 from flink_ml_udf.mleap import load_bundle
-from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 
 pytestmark = pytest.mark.flink
 
@@ -42,8 +43,7 @@ def sink_sql(tmp_path, out) -> str:
 
 def test_submitted_job_finishes_with_runtime_predictions(cluster, tmp_path):
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
-    env["FEATURES_ROWS"] = "300"
+    env = subprocess_env(FEATURES_ROWS="300")
     result = submit(
         EXAMPLE_CONFIG, [os.path.join(REPO, "sql", "features_datagen.sql"), sink_sql(tmp_path, out)],
         cluster.address, parallelism=2, env=env,
@@ -63,8 +63,36 @@ def test_failing_job_error_reaches_the_caller(cluster, tmp_path):
         "CREATE TEMPORARY TABLE Features (feature1 DOUBLE, feature2 INT, feature3 DOUBLE) WITH ("
         "'connector' = 'datagen', 'number-of-rows' = '50', 'fields.feature1.null-rate' = '0.5');\n"
     )
-    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
+    env = subprocess_env()
     with pytest.raises(ClusterError) as info:
         submit(EXAMPLE_CONFIG, [str(features), sink_sql(tmp_path, tmp_path / "out")], cluster.address, env=env)
     assert f"UDF 'Predict' → bundle {REPO}/models/example-1.zip → node vector_assembler_" in str(info.value)
     assert "(vector_assembler): input column 'feature1' is null" in str(info.value)
+
+
+def test_udf_metrics_visible_in_the_rest_api(cluster, tmp_path):
+    from flink_ml_udf.cluster import cancel_job, udf_metrics, wait_for_job
+
+    features = tmp_path / "endless.sql"
+    features.write_text(
+        "CREATE TEMPORARY TABLE Features (feature1 DOUBLE, feature2 INT, feature3 DOUBLE) WITH ("
+        "'connector' = 'datagen', 'rows-per-second' = '2000', 'fields.feature1.min' = '0', 'fields.feature1.max' = '1',"
+        " 'fields.feature2.min' = '0', 'fields.feature2.max' = '1', 'fields.feature3.min' = '0', 'fields.feature3.max' = '1');\n"
+        "CREATE TEMPORARY TABLE Sink (p DOUBLE) WITH ('connector' = 'blackhole');\n"
+        "INSERT INTO Sink SELECT Predict(feature1, feature2, feature3) FROM Features;\n"
+    )
+    env = subprocess_env()
+    job = submit(EXAMPLE_CONFIG, [str(features)], cluster.address, detached=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        metrics = {}
+        while time.monotonic() < deadline and metrics.get("flink_ml_udf.udf.Predict.rows", 0) < 1000:
+            metrics = udf_metrics(cluster.address, job.job_id)
+            time.sleep(1)
+        assert metrics["flink_ml_udf.udf.Predict.rows"] >= 1000
+        # PyFlink reports a Python counter once it has been incremented: untouched ones are absent.
+        assert metrics.get("flink_ml_udf.udf.Predict.rows_failed", 0) == 0
+        assert metrics.get("flink_ml_udf.udf.Predict.rows_skipped", 0) == 0
+    finally:
+        cancel_job(cluster.address, job.job_id)
+    assert wait_for_job(cluster.address, job.job_id, 60) == "CANCELED"

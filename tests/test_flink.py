@@ -13,7 +13,7 @@ import pytest
 
 from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.sql_script import read_statements, run_statements
-from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 
 pytestmark = pytest.mark.flink
 
@@ -200,9 +200,7 @@ def test_datagen_sql_files_score_every_row(t_env, registered, monkeypatch):
 
 def test_predict_job_prints_every_row():
     """The README's run command, end to end in its own process (its own JVM)."""
-    # A fresh process with its own gateway: drop what this session's PyFlink put in the environment.
-    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}
-    env["FEATURES_ROWS"] = "7"
+    env = subprocess_env(FEATURES_ROWS="7")
     completed = subprocess.run(
         [
             sys.executable,

@@ -3,7 +3,6 @@ records the bundle's resolved version with every prediction."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -12,7 +11,7 @@ import pytest
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import load_config
 from flink_ml_udf.local_kafka import consume, produce_features
-from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 from tests.kafka.test_kafka_e2e import assert_exactly_once, topics_for
 
 pytestmark = pytest.mark.flink
@@ -22,7 +21,7 @@ def test_predict_job_on_kafka_topics(kafka_bootstrap, monkeypatch):
     n = 300
     features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
     events = produce_features(kafka_bootstrap, features, range(n))
-    env = {k: v for k, v in os.environ.items() if "PYFLINK" not in k}  # its own JVM and gateway
+    env = subprocess_env()
     completed = subprocess.run(
         [sys.executable, "jobs/predict_job.py", "--config", EXAMPLE_CONFIG,
          "--sql", "sql/features_kafka.sql", "--sql", "sql/predictions_kafka.sql"],
