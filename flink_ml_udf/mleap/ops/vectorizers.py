@@ -59,6 +59,14 @@ def java_ddot_self(values: np.ndarray) -> np.ndarray:
     return total
 
 
+
+def token_positions(op: Op, frame: Frame, index: pd.Index):
+    """Every token of the op's token-list input, flattened: its row, its position in ``index``
+    (-1 when unknown) and each row's token count."""
+    tokens, rows, lengths = flatten(read_token_lists(op, frame, op.inputs[0].name))
+    positions = index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
+    return rows, positions, lengths
+
 @register("count_vectorizer")
 class CountVectorizer(Op):
     def __init__(self, spec: NodeSpec) -> None:
@@ -78,8 +86,7 @@ class CountVectorizer(Op):
         self.outputs.append(Column(spec.output("output"), vector(self.size)))
 
     def transform(self, frame: Frame) -> None:
-        tokens, rows, lengths = flatten(read_token_lists(self, frame, self.inputs[0].name))
-        positions = self.index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
+        rows, positions, lengths = token_positions(self, frame, self.index)
         known = positions >= 0
         counts = count_matrix(rows[known], positions[known], frame.n_rows, self.size)
         # Threshold per document: an absolute count, or a fraction of its token count (OOV included).
@@ -232,8 +239,7 @@ class WordToVector(Op):
         self.outputs.append(Column(spec.output("output"), vector(self.size)))
 
     def transform(self, frame: Frame) -> None:
-        tokens, rows, lengths = flatten(read_token_lists(self, frame, self.inputs[0].name))
-        positions = self.index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
+        rows, positions, lengths = token_positions(self, frame, self.index)
         known = positions >= 0
         sums = np.zeros((frame.n_rows, self.size))
         # Unbuffered and in token order: each row's sum is accumulated exactly as MLeap's axpy loop.
