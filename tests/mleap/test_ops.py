@@ -305,28 +305,13 @@ def test_spark_tree_with_categorical_split_and_count_leaves(tmp_path):
     np.testing.assert_array_equal(frame.get("y", "t"), [0.0, 1.0, 0.0, 0.0, 1.0])
 
 
-def test_random_forest_regression_follows_trees_list_not_folders(tmp_path):
-    trees = {
-        "tree_b": bw.Node(
-            "",
-            "decision_tree_regression",
-            {"num_features": bw.long(1)},
-            files={"tree.json": bw.tree_lines([bw.split(0, 0.0), bw.leaf(1.0), bw.leaf(3.0)])},
-        ),
-        "tree_a": bw.Node(
-            "",
-            "decision_tree_regression",
-            {"num_features": bw.long(1)},
-            files={"tree.json": bw.tree_lines([bw.leaf(10.0)])},
-        ),
-        "stray": bw.Node(
-            "",
-            "decision_tree_regression",
-            {"num_features": bw.long(1)},
-            files={"tree.json": bw.tree_lines([bw.leaf(1000.0)])},
-        ),
-    }
-    node = bw.Node(
+def random_forest_node():
+    """A forest whose ``trees`` list names two of three tree folders: the stray one must be ignored."""
+
+    def tree(lines):
+        return bw.Node("", "decision_tree_regression", {"num_features": bw.long(1)}, files={"tree.json": lines})
+
+    return bw.Node(
         "rf",
         "random_forest_regression",
         {
@@ -336,8 +321,16 @@ def test_random_forest_regression_follows_trees_list_not_folders(tmp_path):
         },
         inputs=[("features", "features")],
         outputs=[("prediction", "y")],
-        submodels=trees,
+        submodels={
+            "tree_b": tree(bw.tree_lines([bw.split(0, 0.0), bw.leaf(1.0), bw.leaf(3.0)])),
+            "tree_a": tree(bw.tree_lines([bw.leaf(10.0)])),
+            "stray": tree(bw.tree_lines([bw.leaf(1000.0)])),
+        },
     )
+
+
+def test_random_forest_regression_follows_trees_list_not_folders(tmp_path):
+    node = random_forest_node()
     model = assembled_model(tmp_path, node, 1)
     frame = score(model, x0=np.array([-1.0, 1.0]))
     np.testing.assert_array_equal(frame.get("y", "t"), [(1.0 + 10.0) / 2, (3.0 + 10.0) / 2])

@@ -26,7 +26,7 @@ from flink_ml_udf.sklearn_export import export_bundle
 from tests import bundle_writer as bw
 from tests.bundle_protobuf import to_protobuf
 from tests.conftest import REPO, float32_exact
-from tests.mleap.test_ops import assembled_model, encoder_model, indexer_model, multinomial_node
+from tests.mleap.test_ops import assembled_model, encoder_model, indexer_model, multinomial_node, random_forest_node
 from tests.mleap.test_sklearn_parity import CASES, fitted
 
 # -- protobuf wire format by hand (independent of the protobuf library) -------------------------
@@ -437,27 +437,6 @@ def test_string_indexer(tmp_path, form, legacy):
         form,
     )
     np.testing.assert_array_equal(pb.get("city_index", "t"), [2.0, 0.0, 3.0, 3.0])
-
-
-def random_forest_node():
-    def tree(lines):
-        return bw.Node("", "decision_tree_regression", {"num_features": bw.long(1)}, files={"tree.json": lines})
-
-    return bw.Node(
-        "rf",
-        "random_forest_regression",
-        {
-            "num_features": bw.long(1),
-            "tree_weights": bw.double_list([1.0, 1.0]),
-            "trees": bw.string_list(["tree_b", "tree_a"]),
-        },
-        inputs=[("features", "features")],
-        outputs=[("prediction", "y")],
-        submodels={
-            "tree_b": tree(bw.tree_lines([bw.split(0, 0.0), bw.leaf(1.0), bw.leaf(3.0)])),
-            "tree_a": tree(bw.tree_lines([bw.leaf(10.0)])),
-        },
-    )
 
 
 def test_random_forest_sub_models(tmp_path):
