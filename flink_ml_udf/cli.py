@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("sql-init", help="print a SQL client init script declaring the config's UDFs")
     init.add_argument("--config", required=True, help="application.yaml with the UDF registry")
-    init.add_argument("--kafka", action="store_true", help="also put the Kafka connector jars on pipeline.jars")
+    init.add_argument("--kafka", action="store_true", help="also ADD JAR the Kafka connector jars")
 
     sql = commands.add_parser("sql", help="run SQL files statement by statement on a local minicluster")
     sql.add_argument("-f", "--file", dest="files", action="append", required=True, help="SQL file (repeatable)")

@@ -10,17 +10,19 @@ own, two task slots, the venv's Python) and stops it again, also when the block 
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import pyflink
 
@@ -132,12 +134,31 @@ def _tail(output: str, lines: int = 12) -> str:
 
 
 class LocalCluster:
-    """A standalone Flink cluster on localhost from the pip PyFlink's scripts, in its own folder."""
+    """A standalone Flink cluster on localhost from the pip PyFlink's scripts, in its own folder.
 
-    def __init__(self, folder: str, rest_port: int, rpc_port: int, slots: int = 2, python: str = sys.executable):
+    Everything the cluster writes stays under ``folder``: configuration, logs, pid files, and the
+    temporary files of the JVMs and Python workers (``tmp/``: working folders, shuffle and io
+    folders, extracted RPC jars, Python environments), which a killed TaskManager would otherwise
+    leave behind in the system temp folder. :meth:`stop` signals only processes that are alive and
+    started with this cluster's configuration folder, never whatever pid a dead daemon's line in a
+    pid file names now.
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        rest_port: int,
+        rpc_port: int,
+        slots: int = 2,
+        python: str = sys.executable,
+        settings: Optional[Mapping[str, str]] = None,
+    ):
         self.folder = os.path.abspath(folder)
         self.rest_port, self.rpc_port, self.slots, self.python = rest_port, rpc_port, slots, python
+        self.settings = dict(settings or {})  # extra config.yaml keys (flat, e.g. heartbeat.timeout)
         self.conf_dir = os.path.join(self.folder, "conf")
+        self.pid_dir = os.path.join(self.folder, "pid")
+        self.tmp_dir = os.path.join(self.folder, "tmp")
         self.address = f"localhost:{rest_port}"
 
     @property
@@ -146,24 +167,29 @@ class LocalCluster:
             os.environ,
             FLINK_CONF_DIR=self.conf_dir,
             FLINK_LOG_DIR=os.path.join(self.folder, "log"),
-            FLINK_PID_DIR=os.path.join(self.folder, "pid"),
+            FLINK_PID_DIR=self.pid_dir,
+            TMPDIR=self.tmp_dir,  # Python workers inherit it (tempfile, PyFlink's own files)
         )
 
     def write_config(self) -> None:
         shutil.rmtree(self.conf_dir, ignore_errors=True)
         os.makedirs(self.conf_dir)
-        for name in ("log", "pid"):
-            os.makedirs(os.path.join(self.folder, name), exist_ok=True)
+        for folder in (os.path.join(self.folder, "log"), self.pid_dir, self.tmp_dir):
+            os.makedirs(folder, exist_ok=True)
         source = os.path.join(PYFLINK_HOME, "conf")
         for name in os.listdir(source):
             if name.startswith(("log4j", "logback")):
                 shutil.copy(os.path.join(source, name), self.conf_dir)
         with open(os.path.join(source, "config.yaml")) as handle:
             java_opts = re.search(r"^\s+all: (.*)$", handle.read(), re.MULTILINE).group(1)
+        java_opts += f" -Djava.io.tmpdir={self.tmp_dir}"
         config = f"""env:
   java:
     opts:
       all: {java_opts}
+io:
+  tmp:
+    dirs: {self.tmp_dir}
 jobmanager:
   bind-host: localhost
   rpc: {{address: localhost, port: {self.rpc_port}}}
@@ -181,6 +207,7 @@ python:
   executable: {self.python}
   client: {{executable: {self.python}}}
 """
+        config += "".join(f"{key}: {json.dumps(str(value))}\n" for key, value in self.settings.items())
         with open(os.path.join(self.conf_dir, "config.yaml"), "w") as handle:
             handle.write(config)
         with open(os.path.join(self.conf_dir, "masters"), "w") as handle:
@@ -189,33 +216,133 @@ python:
             handle.write("localhost\n")
 
     def start(self, timeout: float = 90.0) -> "LocalCluster":
+        self.stop()  # a cluster left running in this folder by an earlier, killed run
         self.write_config()
-        script = os.path.join(PYFLINK_HOME, "bin", "start-cluster.sh")
-        started = subprocess.run(["bash", script], capture_output=True, text=True, env=self.env, timeout=120)
-        if started.returncode != 0:
-            raise ClusterError(f"start-cluster.sh failed: {_tail(started.stdout + started.stderr)}")
+        self._script("start-cluster.sh")
+        try:
+            self.wait_for_slots(self.slots, timeout)
+        except ClusterError:
+            self.stop()
+            raise
+        return self
+
+    def wait_for_slots(self, slots: int, timeout: float = 90.0) -> None:
+        """Wait until the cluster offers ``slots`` task slots in all (registered TaskManagers)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if _rest(self.address, "/overview", timeout=2).get("slots-available", 0) >= self.slots:
-                    return self
+                if _rest(self.address, "/overview", timeout=2).get("slots-total", 0) >= slots:
+                    return
             except (urllib.error.URLError, OSError, ValueError):
                 pass  # not up yet: the REST endpoint starts a few seconds after the script returns
             time.sleep(0.5)
-        self.stop()
         raise ClusterError(
-            f"cluster at {self.address} did not offer {self.slots} slots within {timeout} s; logs in {self.folder}/log"
+            f"cluster at {self.address} did not offer {slots} slots within {timeout} s; logs in {self.folder}/log"
         )
 
-    def stop(self) -> None:
-        script = os.path.join(PYFLINK_HOME, "bin", "stop-cluster.sh")
-        subprocess.run(["bash", script], capture_output=True, text=True, env=self.env, timeout=120)
+    def start_taskmanager(self) -> int:
+        """Start one more TaskManager (e.g. to replace a killed one); returns its pid."""
+        before = set(self.taskmanager_pids())
+        self._script("taskmanager.sh", "start")
+        started = [pid for pid in self.taskmanager_pids() if pid not in before]
+        if not started:
+            raise ClusterError(f"taskmanager.sh start left no new TaskManager; logs in {self.folder}/log")
+        return started[0]
+
+    def taskmanager_pids(self) -> List[int]:
+        """Pids of this cluster's TaskManagers that are alive now."""
+        return self._live_pids("taskexecutor")
+
+    def python_worker_pids(self, taskmanager: int) -> List[int]:
+        """Pids of the Python worker processes a TaskManager started (on a cluster they are separate
+        processes; PyFlink's boot script runs them)."""
+        children = _child_pids(taskmanager)
+        workers = []
+        while children:
+            pid = children.pop()
+            if "pyflink" in _command_line(pid):
+                workers.append(pid)
+            children += _child_pids(pid)
+        return sorted(workers)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), forget dead pids,
+        and remove the temporary files."""
+        pids = self._live_pids("taskexecutor") + self._live_pids("standalonesession")
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.2)
+        for pid in pids:
+            if _alive(pid):
+                _signal(pid, signal.SIGKILL)
+        for name in glob.glob(os.path.join(self.pid_dir, "*.pid")):
+            os.remove(name)
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def _live_pids(self, daemon: str) -> List[int]:
+        """Pids listed in this cluster's pid file of ``daemon`` that are alive and were started with
+        this cluster's configuration folder (a pid file keeps the pids of daemons that died)."""
+        pids = []
+        for name in glob.glob(os.path.join(self.pid_dir, f"*-{daemon}.pid")):
+            with open(name) as handle:
+                pids += [int(line) for line in handle.read().split() if line.isdigit()]
+        marker = f"--configDir\0{self.conf_dir}\0"
+        return [pid for pid in pids if _alive(pid) and marker in _command_line(pid) + "\0"]
+
+    def _script(self, name: str, *args: str) -> None:
+        script = os.path.join(PYFLINK_HOME, "bin", name)
+        started = subprocess.run(["bash", script, *args], capture_output=True, text=True, env=self.env, timeout=120)
+        if started.returncode != 0:
+            raise ClusterError(f"{name} failed: {_tail(started.stdout + started.stderr)}")
 
     def __enter__(self) -> "LocalCluster":
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _command_line(pid: int) -> str:
+    """A process's arguments joined by NUL ('' if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().decode(errors="replace").rstrip("\0")
+    except OSError:
+        pass
+    if not os.path.isdir("/proc"):  # no procfs (macOS): ask ps; arguments come back space-separated
+        listed = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)
+        return "\0".join(listed.stdout.strip().split(" ")) if listed.returncode == 0 else ""
+    return ""
+
+
+def _child_pids(pid: int) -> List[int]:
+    listed = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True)
+    pairs = [line.split() for line in listed.stdout.splitlines()]
+    return [int(child) for child, parent in (p for p in pairs if len(p) == 2) if parent == str(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (exited, not yet reaped by its parent) is not alive for our purposes
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def free_ports(count: int) -> List[int]:

@@ -7,6 +7,8 @@ instead: :func:`kafka_for_tests` then starts nothing.
 
 Known tansu limitation: ListOffsets(latest) is wrong, so bounded reads must use
 ``'scan.bounded.mode' = 'specific-offsets'`` (or an unbounded job stopped once the rows arrived).
+And it does not hide records of aborted transactions from ``read_committed`` consumers, so a
+duplicate read from it after a failover may be an aborted transaction's record, not the job's.
 """
 
 from __future__ import annotations

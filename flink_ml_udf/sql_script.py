@@ -18,7 +18,7 @@ from pyflink.table import TableEnvironment, TableResult
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.interpolate import MissingVariable, interpolate
 
-_SET = re.compile(r"^SET\s+'([^']+)'\s*=\s*'([^']*)'$", re.IGNORECASE | re.DOTALL)
+_SET = re.compile(r"^SET\s+'((?:[^']|'')+)'\s*=\s*'((?:[^']|'')*)'$", re.IGNORECASE | re.DOTALL)
 
 
 class SqlScriptError(FlinkMlUdfError):
@@ -110,7 +110,8 @@ def run_statements(
         try:
             match = _SET.match(statement.text)
             if match:
-                t_env.get_config().set(match.group(1), match.group(2))
+                key, value = (group.replace("''", "'") for group in match.groups())
+                t_env.get_config().set(key, value)
             elif statement.keyword == "INSERT":
                 inserts.add_insert_sql(statement.text)
                 pending.append(statement)

@@ -22,9 +22,9 @@ def _quote(value: str) -> str:
 
 
 def sql_init_script(config_path: str, kafka: bool = False) -> str:
-    """SET lines (Python executable and files, worker defaults, Kafka jars) and one
+    """SET lines (Python executable and files, worker defaults), ADD JAR lines (Kafka jars) and one
     ``CREATE TEMPORARY SYSTEM FUNCTION`` per UDF of the config."""
-    from flink_ml_udf.connectors import kafka_jars, pipeline_jars_value
+    from flink_ml_udf.connectors import kafka_jars
 
     config = load_config(config_path)
     lines = [
@@ -36,7 +36,8 @@ def sql_init_script(config_path: str, kafka: bool = False) -> str:
     ]
     lines += [f"SET {_quote(key)} = {_quote(value)};" for key, value in PYTHON_WORKER_DEFAULTS.items()]
     if kafka:
-        lines.append(f"SET 'pipeline.jars' = {_quote(pipeline_jars_value(kafka_jars()))};")
+        # ADD JAR, not SET 'pipeline.jars': it keeps the jars the session already has.
+        lines += [f"ADD JAR {_quote(path)};" for path in kafka_jars()]
     lines += [
         f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {entry.udf_name} "
         f"AS 'flink_ml_udf.functions.{entry.udf_name}' LANGUAGE PYTHON;"
@@ -51,7 +52,7 @@ def run_sql_file(paths: List[str], config_path: Optional[str] = None, batch: boo
     declared in the files with ``CREATE ... LANGUAGE PYTHON``."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_ml_udf.connectors import add_kafka_connector, uses_kafka
+    from flink_ml_udf.connectors import add_connectors_for
     from flink_ml_udf.registry import configure_python_workers
     from flink_ml_udf.sql_script import read_statements, run_statements
 
@@ -61,6 +62,5 @@ def run_sql_file(paths: List[str], config_path: Optional[str] = None, batch: boo
     t_env = TableEnvironment.create(settings)
     configure_python_workers(t_env)
     statements = [statement for path in paths for statement in read_statements(path)]
-    if any(uses_kafka(statement.text) for statement in statements):
-        add_kafka_connector(t_env)
+    add_connectors_for(t_env, [statement.text for statement in statements])
     run_statements(t_env, statements)

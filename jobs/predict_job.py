@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from flink_ml_udf.connectors import add_kafka_connector, uses_kafka
+from flink_ml_udf.connectors import add_connectors_for
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.registry import register_from_config
 from flink_ml_udf.sql_script import read_statements, run_statements
@@ -42,8 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"registered {item.describe()}", file=sys.stderr)
         variables = {key: value for item in registered.values() for key, value in item.sql_variables.items()}
         statements = [statement for path in args.sql for statement in read_statements(path, variables)]
-        if any(uses_kafka(statement.text) for statement in statements):
-            add_kafka_connector(t_env)
+        add_connectors_for(t_env, [statement.text for statement in statements])
         run_statements(t_env, statements, wait=not args.no_wait)
     except FlinkMlUdfError as exc:
         print(f"predict_job: {exc}", file=sys.stderr)

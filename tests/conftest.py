@@ -35,6 +35,25 @@ def subprocess_env(**extra: str) -> dict:
 
 
 @pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """One private standalone Flink cluster (2 slots) for every cluster test of the session."""
+    from flink_ml_udf.cluster import LocalCluster, free_ports
+
+    rest, rpc = free_ports(2)
+    with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    """A Kafka broker for the session: tansu on 127.0.0.1, or KAFKA_BOOTSTRAP_SERVERS."""
+    from flink_ml_udf.local_kafka import kafka_for_tests
+
+    with kafka_for_tests() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
 def t_env():
     """One streaming TableEnvironment (one local minicluster JVM) for every Flink test."""
     from pyflink.table import EnvironmentSettings, TableEnvironment

@@ -13,18 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from flink_ml_udf.cluster import ClusterError, LocalCluster, free_ports, submit
+from flink_ml_udf.cluster import ClusterError, submit
 from flink_ml_udf.mleap import load_bundle
 from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 
 pytestmark = pytest.mark.flink
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    rest, rpc = free_ports(2)
-    with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2) as running:
-        yield running
 
 
 def sink_sql(tmp_path, out) -> str:
@@ -96,3 +89,42 @@ def test_udf_metrics_visible_in_the_rest_api(cluster, tmp_path):
     finally:
         cancel_job(cluster.address, job.job_id)
     assert wait_for_job(cluster.address, job.job_id, 60) == "CANCELED"
+
+
+def test_cluster_keeps_its_files_and_signals_only_its_own_live_processes(tmp_path):
+    """A killed TaskManager leaves its pid in the pid file and its working files behind: the files
+    stay under the cluster's folder, and stop() signals only live daemons of this cluster, never an
+    unrelated process that now holds a listed pid."""
+    import signal
+    import subprocess
+    import tempfile
+
+    from flink_ml_udf.cluster import LocalCluster, _rest, free_ports
+
+    rest, rpc = free_ports(2)
+    cluster = LocalCluster(str(tmp_path / "c"), rest, rpc, slots=1).start()
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        [first] = cluster.taskmanager_pids()
+        [tm_id] = [tm["id"] for tm in _rest(cluster.address, "/taskmanagers")["taskmanagers"]]
+        assert os.path.isdir(os.path.join(cluster.tmp_dir, f"tm_{tm_id}"))
+        assert not os.path.exists(os.path.join(tempfile.gettempdir(), f"tm_{tm_id}"))
+        os.kill(first, signal.SIGKILL)
+        second = cluster.start_taskmanager()
+        assert cluster.taskmanager_pids() == [second]  # the dead pid is still in the file, but not "live"
+        with open(glob.glob(f"{cluster.pid_dir}/*-taskexecutor.pid")[0], "a") as pid_file:
+            pid_file.write(f"{bystander.pid}\n")  # a pid reused by an unrelated process
+        jobmanager = cluster._live_pids("standalonesession")
+        assert len(jobmanager) == 1
+    finally:
+        cluster.stop()
+    try:
+        assert bystander.poll() is None  # untouched
+        for pid in (second, *jobmanager):
+            assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+        assert glob.glob(f"{cluster.pid_dir}/*.pid") == []
+        assert not os.path.exists(cluster.tmp_dir)  # the killed TaskManager's ~40 MB went with it
+        assert not os.path.exists(os.path.join(tempfile.gettempdir(), f"tm_{tm_id}"))
+    finally:
+        bystander.kill()
+        bystander.wait()

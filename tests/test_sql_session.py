@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.cli import main as cli
+from flink_ml_udf.connectors import kafka_jars
 from flink_ml_udf.functions import CONFIG_ENV
 from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.sql_script import SqlScriptError
@@ -39,7 +40,10 @@ def test_sql_init_declares_every_udf():
         in script
     )
     assert "SET 'python.fn-execution.arrow.batch.size' = '100000';" in script
-    assert "pipeline.jars" not in script and "pipeline.jars" in sql_init("--kafka")
+    assert "ADD JAR" not in script
+    assert [line for line in sql_init("--kafka").splitlines() if line.startswith("ADD JAR")] == [
+        f"ADD JAR '{path}';" for path in kafka_jars()
+    ]
 
 
 def scored_rows(folder) -> list:

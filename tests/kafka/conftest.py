@@ -1,19 +1,11 @@
-"""A Kafka broker for the session (tansu on 127.0.0.1, or KAFKA_BOOTSTRAP_SERVERS) and a
-TableEnvironment with the Kafka connector, checkpoints and restarts configured, plus what was
+"""A TableEnvironment with the Kafka connector, checkpoints and restarts configured, plus what was
 registered for Predict (its version goes into the predictions)."""
 
 from __future__ import annotations
 
 import pytest
 
-from flink_ml_udf.local_kafka import kafka_for_tests
 from tests.conftest import EXAMPLE_CONFIG
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap():
-    with kafka_for_tests() as bootstrap:
-        yield bootstrap
 
 
 @pytest.fixture(scope="session")

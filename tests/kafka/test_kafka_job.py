@@ -33,3 +33,32 @@ def test_predict_job_on_kafka_topics(kafka_bootstrap, monkeypatch):
     assert_exactly_once(records, events)
     version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
     assert {record["model_version"] for record, _ in records} == {version}
+
+
+def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, tmp_path):
+    """The SQL-session path: `sql-init --kafka` (ADD JAR lines, CREATE FUNCTION ... LANGUAGE PYTHON)
+    followed by the project's Kafka files, run by the SQL runner; the jars come from ADD JAR alone."""
+    import io
+
+    from flink_ml_udf.cli import main as cli
+    from flink_ml_udf.connectors import add_connectors_for, added_jars, kafka_jars
+    from flink_ml_udf.sql_script import read_statements
+    from flink_ml_udf.sql_session import run_sql_file
+
+    n = 200
+    features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
+    version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
+    monkeypatch.setenv("MODEL_VERSION_PREDICT", version)
+    init = io.StringIO()
+    assert cli(["sql-init", "--config", EXAMPLE_CONFIG, "--kafka"], out=init) == 0
+    (tmp_path / "init.sql").write_text(init.getvalue())
+    files = [str(tmp_path / "init.sql"), f"{REPO}/sql/features_kafka.sql", f"{REPO}/sql/predictions_kafka.sql"]
+    texts = [s.text for path in files for s in read_statements(path)]
+    assert added_jars(texts) == kafka_jars()
+    assert add_connectors_for(None, texts) == []  # nothing more to add: the script's ADD JARs cover Kafka
+    events = produce_features(kafka_bootstrap, features, range(n))
+    run_sql_file(files, EXAMPLE_CONFIG)
+    records = consume(kafka_bootstrap, predictions, expected=n + 1, timeout=10)
+    assert len(records) == n
+    assert_exactly_once(records, events)
+    assert {record["model_version"] for record, _ in records} == {version}
