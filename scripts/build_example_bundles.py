@@ -18,7 +18,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from flink_ml_udf.sklearn_export import export_bundle, fit_pipeline, mleap_pipeline
+from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline
 
 FEATURES = ["feature1", "feature2", "feature3"]
 

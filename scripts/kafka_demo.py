@@ -67,9 +67,9 @@ def run(
     t_env, bootstrap: str, events: int, rate: Optional[float], guarantee: str, checkpoint_interval: str = "2s"
 ) -> Report:
     """One job run on fresh topics; the job is cancelled before returning."""
-    from flink_ml_udf.local_kafka import consume, create_topics, produce_features
-    from flink_ml_udf.registry import register_from_config
-    from flink_ml_udf.sql_script import read_statements, run_statements
+    from flink_ml_udf.flink.registry import register_from_config
+    from flink_ml_udf.flink.sql_script import read_statements, run_statements
+    from flink_ml_udf.testing.local_kafka import consume, create_topics, produce_features
 
     tag = uuid.uuid4().hex[:8]
     features, predictions = f"features-{tag}", f"predictions-{tag}"
@@ -129,7 +129,7 @@ def run(
 def make_table_environment():
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_ml_udf.connectors import add_kafka_connector
+    from flink_ml_udf.flink.connectors import add_kafka_connector
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     add_kafka_connector(t_env)
@@ -144,7 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--at-least-once", action="store_true", help="at-least-once sink instead of exactly-once")
     args = parser.parse_args(argv)
 
-    from flink_ml_udf.local_kafka import kafka_for_tests
+    from flink_ml_udf.testing.local_kafka import kafka_for_tests
 
     with kafka_for_tests() as bootstrap:
         print(f"broker: {bootstrap}", flush=True)

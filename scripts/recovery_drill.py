@@ -55,7 +55,7 @@ class Producer(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from flink_ml_udf.local_kafka import produce_features
+        from flink_ml_udf.testing.local_kafka import produce_features
 
         batch = max(1, int(self.rate / 10))
         next_id = 0
@@ -75,7 +75,7 @@ class Producer(threading.Thread):
 
 
 def tasks_running(address: str, job_id: str) -> bool:
-    from flink_ml_udf.cluster import _rest
+    from flink_ml_udf.flink.cluster import _rest
 
     job = _rest(address, f"/jobs/{job_id}")
     return job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"])
@@ -92,8 +92,8 @@ def wait_until(condition, timeout: float, step: float = 0.1) -> float:
 
 
 def drill(profile: str, settings: Dict[str, str], kills: int, rate: float) -> bool:
-    from flink_ml_udf.cluster import LocalCluster, cancel_job, free_ports, submit
-    from flink_ml_udf.local_kafka import LocalBroker, consume, create_topics
+    from flink_ml_udf.flink.cluster import LocalCluster, cancel_job, free_ports, submit
+    from flink_ml_udf.testing.local_kafka import LocalBroker, consume, create_topics
     from tests.kafka.test_kafka_e2e import expected_predictions
 
     work = tempfile.mkdtemp(prefix=f"recovery-{profile}-")

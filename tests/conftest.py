@@ -12,7 +12,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_CONFIG = os.path.join(REPO, "conf", "application.yaml")
 
-# Failure drills (flink_ml_udf.udf.FAULT_FILE_ENV): set before any JVM or Python worker starts, so
+# Failure drills (flink_ml_udf.flink.udf.FAULT_FILE_ENV): set before any JVM or Python worker starts, so
 # every worker sees it; a test arms one failure by creating the file.
 FAULT_FILE = os.path.join(tempfile.gettempdir(), f"flink-ml-udf-fault-{os.getpid()}")
 os.environ["FLINK_ML_UDF_FAULT_FILE"] = FAULT_FILE
@@ -37,7 +37,7 @@ def subprocess_env(**extra: str) -> dict:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """One private standalone Flink cluster (2 slots) for every cluster test of the session."""
-    from flink_ml_udf.cluster import LocalCluster, free_ports
+    from flink_ml_udf.flink.cluster import LocalCluster, free_ports
 
     rest, rpc = free_ports(2)
     with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2) as running:
@@ -47,7 +47,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="session")
 def kafka_bootstrap():
     """A Kafka broker for the session: tansu on 127.0.0.1, or KAFKA_BOOTSTRAP_SERVERS."""
-    from flink_ml_udf.local_kafka import kafka_for_tests
+    from flink_ml_udf.testing.local_kafka import kafka_for_tests
 
     with kafka_for_tests() as bootstrap:
         yield bootstrap
@@ -58,7 +58,7 @@ def t_env():
     """One streaming TableEnvironment (one local minicluster JVM) for every Flink test."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_ml_udf.registry import configure_python_workers
+    from flink_ml_udf.flink.registry import configure_python_workers
 
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     configure_python_workers(env)

@@ -62,8 +62,8 @@ def test_submitter_runs_project_files_that_exist():
     assert command[:2] == ["flink", "run"]
     image_root = "/opt/flink-ml-udf/"
     files = [arg for arg in command if arg.startswith(image_root)]
+    assert command[command.index("-pym") + 1] == "flink_ml_udf.flink.job"  # the job ships inside the package
     assert [f[len(image_root) :] for f in files] == [
-        "jobs/predict_job.py",
         "conf/application.yaml",
         "sql/features_kafka.sql",
         "sql/predictions_kafka.sql",

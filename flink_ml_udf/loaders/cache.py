@@ -24,11 +24,11 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from typing import Callable, Dict, Iterator, Optional
 
 from flink_ml_udf.errors import LoaderError
+from flink_ml_udf.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,8 @@ MANIFEST = "manifest.json"
 
 
 def default_cache_dir() -> str:
-    """The per-user cache folder of this package (XDG on Linux, ~/Library/Caches on macOS)."""
-    if sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return os.path.join(base, "flink-ml-udf", "bundles")
+    """The per-user cache folder of downloaded bundles."""
+    return user_cache_dir("bundles")
 
 
 class HashingWriter:

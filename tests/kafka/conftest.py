@@ -14,8 +14,8 @@ def kafka_env(t_env):
     jobs turn on checkpointing and a bounded restart strategy, which must not leak into other tests."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_ml_udf.connectors import add_kafka_connector
-    from flink_ml_udf.registry import configure_python_workers, register_from_config
+    from flink_ml_udf.flink.connectors import add_kafka_connector
+    from flink_ml_udf.flink.registry import configure_python_workers, register_from_config
 
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     configure_python_workers(env)

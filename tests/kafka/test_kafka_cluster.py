@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from flink_ml_udf.bundles import load_entry_model
-from flink_ml_udf.cluster import submit
 from flink_ml_udf.config import load_config
-from flink_ml_udf.local_kafka import consume, produce_features
+from flink_ml_udf.flink.cluster import submit
+from flink_ml_udf.testing.local_kafka import consume, produce_features
 from tests.conftest import EXAMPLE_CONFIG, subprocess_env
 from tests.kafka.test_kafka_e2e import FEATURES_SQL, PREDICTIONS_SQL, assert_exactly_once, topics_for
 

@@ -12,9 +12,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from flink_ml_udf.local_kafka import consume, create_topics, produce_features
+from flink_ml_udf.flink.sql_script import SqlScriptError, read_statements, run_statements
 from flink_ml_udf.mleap import load_bundle
-from flink_ml_udf.sql_script import SqlScriptError, read_statements, run_statements
+from flink_ml_udf.testing.local_kafka import consume, create_topics, produce_features
 from tests.conftest import FAULT_FILE, REPO
 
 pytestmark = pytest.mark.flink

@@ -10,7 +10,7 @@ import pytest
 
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import load_config
-from flink_ml_udf.local_kafka import consume, produce_features
+from flink_ml_udf.testing.local_kafka import consume, produce_features
 from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 from tests.kafka.test_kafka_e2e import assert_exactly_once, topics_for
 
@@ -41,9 +41,9 @@ def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, 
     import io
 
     from flink_ml_udf.cli import main as cli
-    from flink_ml_udf.connectors import add_connectors_for, added_jars, kafka_jars
-    from flink_ml_udf.sql_script import read_statements
-    from flink_ml_udf.sql_session import run_sql_file
+    from flink_ml_udf.flink.connectors import add_connectors_for, added_jars, kafka_jars
+    from flink_ml_udf.flink.sql_script import read_statements
+    from flink_ml_udf.flink.sql_session import run_sql_file
 
     n = 200
     features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)

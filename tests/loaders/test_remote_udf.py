@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
+from tests.flink.test_flink import feature_rows, features_table
 from tests.loaders.test_cache import object_gets
-from tests.test_flink import feature_rows, features_table
 
 pytestmark = pytest.mark.flink
 
 
 def test_s3_bundle_scores_like_the_file_bundle(t_env, s3_world, tmp_path):
-    from flink_ml_udf.registry import register_from_config
+    from flink_ml_udf.flink.registry import register_from_config
 
     cache = tmp_path / "cache"
     config = tmp_path / "application.yaml"

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flink_ml_udf.export.sklearn import export_bundle
 from flink_ml_udf.mleap import load_bundle
-from flink_ml_udf.sklearn_export import export_bundle
 
 COLUMNS = ["a", "b", "c"]
 

@@ -14,9 +14,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from flink_ml_udf.errors import BundleError, ScoringError
+from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline
 from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.types import DOUBLE, vector
-from flink_ml_udf.sklearn_export import export_bundle, fit_pipeline, mleap_pipeline
 from tests import bundle_writer as bw
 from tests.conftest import float32_exact
 from tests.mleap.model_bundles import load, model_node, score

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.errors import BundleError
+from flink_ml_udf.export.sklearn import export_bundle
 from flink_ml_udf.mleap import Frame, load_bundle
 from flink_ml_udf.mleap import protobuf_format as pf
 from flink_ml_udf.mleap import protobuf_writer as pw
 from flink_ml_udf.mleap.trees import parse_tree_pb
-from flink_ml_udf.sklearn_export import export_bundle
 from tests import bundle_writer as bw
 from tests.bundle_protobuf import to_protobuf
 from tests.conftest import REPO, float32_exact

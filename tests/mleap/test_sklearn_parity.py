@@ -13,8 +13,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline
 from flink_ml_udf.mleap import load_bundle
-from flink_ml_udf.sklearn_export import export_bundle, fit_pipeline, mleap_pipeline
 from tests.conftest import REPO, float32_exact
 
 TOLERANCE = 1e-9

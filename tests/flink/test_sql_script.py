@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flink_ml_udf.sql_script import SqlScriptError, read_statements, split_statements
+from flink_ml_udf.flink.sql_script import SqlScriptError, read_statements, split_statements
 
 
 def test_split_keeps_semicolons_in_quotes_and_skips_comments():

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.cli import main as cli
-from flink_ml_udf.connectors import kafka_jars
-from flink_ml_udf.functions import CONFIG_ENV
+from flink_ml_udf.flink.connectors import kafka_jars
+from flink_ml_udf.flink.functions import CONFIG_ENV
+from flink_ml_udf.flink.sql_script import SqlScriptError
+from flink_ml_udf.flink.sql_session import run_sql_file
 from flink_ml_udf.mleap import load_bundle
-from flink_ml_udf.sql_script import SqlScriptError
-from flink_ml_udf.sql_session import run_sql_file
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
 pytestmark = pytest.mark.flink

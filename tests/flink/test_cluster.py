@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from flink_ml_udf.cluster import ClusterError, submit
+from flink_ml_udf.flink.cluster import ClusterError, submit
 from flink_ml_udf.mleap import load_bundle
 from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 
@@ -64,7 +64,7 @@ def test_failing_job_error_reaches_the_caller(cluster, tmp_path):
 
 
 def test_udf_metrics_visible_in_the_rest_api(cluster, tmp_path):
-    from flink_ml_udf.cluster import cancel_job, udf_metrics, wait_for_job
+    from flink_ml_udf.flink.cluster import cancel_job, udf_metrics, wait_for_job
 
     features = tmp_path / "endless.sql"
     features.write_text(
@@ -99,7 +99,7 @@ def test_cluster_keeps_its_files_and_signals_only_its_own_live_processes(tmp_pat
     import subprocess
     import tempfile
 
-    from flink_ml_udf.cluster import LocalCluster, _rest, free_ports
+    from flink_ml_udf.flink.cluster import LocalCluster, _rest, free_ports
 
     rest, rpc = free_ports(2)
     cluster = LocalCluster(str(tmp_path / "c"), rest, rpc, slots=1).start()

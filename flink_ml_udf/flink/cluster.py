@@ -1,6 +1,6 @@
 """Submitting jobs to a Flink cluster, and a private standalone cluster for demos and tests.
 
-:func:`submit` wraps ``flink run -py jobs/predict_job.py`` with what a cluster needs
+:func:`submit` wraps ``flink run -pym flink_ml_udf.flink.job`` with what a cluster needs
 (``-pyexec``/``-pyclientexec``: the default ``python`` may not exist on the hosts), returns the job
 id, and unless detached waits for the final state through the REST API. :class:`LocalCluster`
 starts the standalone cluster that ships inside the pip PyFlink package (``pyflink/bin``) with a
@@ -29,8 +29,7 @@ import pyflink
 from flink_ml_udf.errors import FlinkMlUdfError
 
 PYFLINK_HOME = os.path.dirname(os.path.abspath(pyflink.__file__))
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PREDICT_JOB = os.path.join(PROJECT, "jobs", "predict_job.py")
+JOB_MODULE = "flink_ml_udf.flink.job"
 TERMINAL_STATES = ("FINISHED", "FAILED", "CANCELED")
 
 
@@ -60,13 +59,14 @@ def submit(
     env: Optional[dict] = None,
     timeout: float = 600.0,
 ) -> Submission:
-    """Run ``jobs/predict_job.py`` on the cluster at ``jobmanager`` (``host:port`` of its REST API)."""
+    """Run the job module (:mod:`flink_ml_udf.flink.job`) on the cluster at ``jobmanager`` (``host:port``
+    of its REST API)."""
     command = [os.path.join(PYFLINK_HOME, "bin", "flink"), "run", "-m", jobmanager]
     if parallelism:
         command += ["-p", str(parallelism)]
     if detached:
         command.append("-d")
-    command += ["-pyexec", python, "-pyclientexec", python, "-py", PREDICT_JOB, "--config", os.path.abspath(config)]
+    command += ["-pyexec", python, "-pyclientexec", python, "-pym", JOB_MODULE, "--config", os.path.abspath(config)]
     for path in sql_files:
         command += ["--sql", os.path.abspath(path)]
     if detached:

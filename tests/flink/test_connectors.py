@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from flink_ml_udf.connectors import add_kafka_connector, extend_list_option, format_list_value, jar_urls, kafka_jars
+from flink_ml_udf.flink.connectors import (
+    add_kafka_connector,
+    extend_list_option,
+    format_list_value,
+    jar_urls,
+    kafka_jars,
+)
 
 pytestmark = pytest.mark.flink
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flink_ml_udf.flink.sql_script import read_statements, run_statements
 from flink_ml_udf.mleap import load_bundle
-from flink_ml_udf.sql_script import read_statements, run_statements
 from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 
 pytestmark = pytest.mark.flink
@@ -22,7 +22,7 @@ ROWS = 2000
 
 @pytest.fixture(scope="module")
 def registered(t_env, tmp_path_factory):
-    from flink_ml_udf.registry import register_from_config
+    from flink_ml_udf.flink.registry import register_from_config
     from tests import bundle_writer as bw
 
     tokenizer = bw.Node("tok", "tokenizer", {}, inputs=[("input", "sentence")], outputs=[("output", "tokens")])
@@ -228,7 +228,7 @@ def test_predict_job_prints_every_row():
 
 
 def test_bad_sql_names_file_and_line(t_env, tmp_path):
-    from flink_ml_udf.sql_script import SqlScriptError
+    from flink_ml_udf.flink.sql_script import SqlScriptError
 
     path = tmp_path / "bad.sql"
     path.write_text("-- first statement is fine\nSET 'parallelism.default' = '1';\n\nSELEC 1;\n")

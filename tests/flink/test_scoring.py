@@ -11,8 +11,8 @@ import pytest
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError, ScoringError
-from flink_ml_udf.scoring import BatchScorer
-from flink_ml_udf.signature import derive_signature
+from flink_ml_udf.flink.scoring import BatchScorer
+from flink_ml_udf.flink.signature import derive_signature
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
 EXAMPLE_1 = os.path.join(REPO, "models", "example-1.zip")
@@ -142,7 +142,7 @@ def test_int_result_type_override():
 
 def test_registry_validation_reports_every_bad_entry(tmp_path):
     from flink_ml_udf.config import AppConfig
-    from flink_ml_udf.registry import validate
+    from flink_ml_udf.flink.registry import validate
 
     config = AppConfig(
         path="conf/application.yaml",

@@ -15,8 +15,8 @@ from pyflink.table import TableEnvironment
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import AppConfig, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError, FlinkMlUdfError
-from flink_ml_udf.signature import Signature, derive_signature
-from flink_ml_udf.udf import make_udf
+from flink_ml_udf.flink.signature import Signature, derive_signature
+from flink_ml_udf.flink.udf import make_udf
 
 #: Python worker settings applied unless the job sets its own. Bigger bundles and Arrow batches
 #: amortize the per-batch cost of the Python bridge (measured: bench/RESULTS.md).

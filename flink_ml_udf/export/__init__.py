@@ -1,0 +1,1 @@
+"""Writing MLeap bundles (scikit-learn pipelines through the ``mleap`` package)."""
