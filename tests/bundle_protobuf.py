@@ -15,6 +15,7 @@ import zipfile
 from typing import Callable, Dict, Optional
 
 from flink_ml_udf.mleap import protobuf_writer as pw
+from flink_ml_udf.mleap.reader import basic_types_of
 
 
 def to_protobuf(
@@ -29,6 +30,8 @@ def to_protobuf(
     Returns ``destination``.
     """
     files = _read_all(source)
+    # The protobuf files are written as the release named in bundle.json wrote them (0.8 numbered types otherwise).
+    basic_types = basic_types_of(json.loads(files["bundle.json"]).get("version"))
     converted: Dict[str, bytes] = {}
     for path, data in files.items():
         name = os.path.basename(path)
@@ -38,7 +41,7 @@ def to_protobuf(
             info["format"] = "protobuf"
             converted[path] = json.dumps(info).encode()
         elif ext == ".json" and stem in ("node", "model", "tree") and not (keep_json and keep_json(path)):
-            converted[path[: -len(".json")] + ".pb"] = _convert(stem, data)
+            converted[path[: -len(".json")] + ".pb"] = _convert(stem, data, basic_types)
         else:
             converted[path] = data
     if form == "zip":
@@ -56,11 +59,11 @@ def to_protobuf(
     return destination
 
 
-def _convert(stem: str, data: bytes) -> bytes:
+def _convert(stem: str, data: bytes, basic_types) -> bytes:
     if stem == "node":
         return pw.encode_node(json.loads(data))
     if stem == "model":
-        return pw.encode_model(json.loads(data))
+        return pw.encode_model(json.loads(data), basic_types)
     records = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     if records and "type" in records[0]:
         return pw.encode_decision_tree(records)

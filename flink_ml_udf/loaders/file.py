@@ -1,16 +1,29 @@
-"""``file``: bundles on a local or mounted file system (every TaskManager must see the path)."""
+"""``file``: bundles on a local or mounted file system (every TaskManager must see the path).
+
+The version of a local bundle is a hash of what the bundle reader reads: the zip's bytes, or, for a
+folder, ``bundle.json`` and the node, model and tree files under ``root/`` (MLeap's fixed layout).
+Hashing never follows a symlink and never opens anything but a regular file, and a folder without
+a ``bundle.json`` is refused before anything is read (``bundle_path: /`` must not hash the disk).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import TYPE_CHECKING, Optional
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle
+from flink_ml_udf.regular_files import UnreadableFile, hash_regular_file, kind_of, walk_tree
 
 if TYPE_CHECKING:
     from flink_ml_udf.config import SourceSettings
+
+#: The only files a bundle reader opens: ``bundle.json`` at the top, these anywhere under ``root/``.
+BUNDLE_FILE_NAMES = frozenset(f"{stem}.{ext}" for stem in ("node", "model", "tree") for ext in ("json", "pb"))
+#: A folder bundle listing more entries under ``root/`` than this is refused (a 10 000-tree forest has ~30 000).
+MAX_FOLDER_ENTRIES = 200_000
 
 
 class FileLoader:
@@ -20,10 +33,14 @@ class FileLoader:
         self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
     ) -> LocalBundle:
         path = uri[len("file://") :] if uri.startswith("file://") else uri
-        if not os.path.exists(path):
-            raise LoaderError(f"bundle {path}: not found (no such file or folder)")
-        if not (os.path.isdir(path) or os.path.isfile(path)):
-            raise LoaderError(f"bundle {path}: not a regular file or folder")
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise LoaderError(f"bundle {path}: not found (no such file or folder)") from None
+        except OSError as exc:
+            raise LoaderError(f"bundle {path}: cannot read: {exc.strerror or exc}") from None
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            raise LoaderError(f"bundle {path}: is {kind_of(mode)}, not a regular file or folder")
         resolved = content_hash(path)
         if version is not None and version != resolved:
             raise LoaderError(f"bundle {path}: content hash is {resolved}, but version {version} is pinned")
@@ -31,21 +48,30 @@ class FileLoader:
 
 
 def content_hash(path: str) -> str:
-    """``sha256:<hex>`` of a zip's bytes, or of a folder's relative paths and contents in sorted order."""
+    """``sha256:<hex>`` of a zip's bytes, or of a folder's bundle files (relative path and contents,
+    in sorted order); see the module docstring for which files count."""
     digest = hashlib.sha256()
-    if os.path.isfile(path):
-        _update_from_file(digest, path)
-    else:
-        for folder, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(folder, name)
-                digest.update(os.path.relpath(full, path).replace(os.sep, "/").encode() + b"\0")
-                _update_from_file(digest, full)
+    try:
+        if not os.path.isdir(path):
+            hash_regular_file(path, digest.update)
+            return f"sha256:{digest.hexdigest()[:16]}"
+        _hash_file(digest, path, "bundle.json", missing="is not a bundle folder: it has no bundle.json")
+        root = os.path.join(path, "root")
+        if os.path.isdir(root) and not os.path.islink(root):
+            for relative, entry in walk_tree(root, MAX_FOLDER_ENTRIES):
+                if entry.name in BUNDLE_FILE_NAMES and entry.is_file(follow_symlinks=False):
+                    _hash_file(digest, path, f"root/{relative}")
+    except UnreadableFile as exc:
+        raise LoaderError(f"bundle {path}: {exc}") from None
     return f"sha256:{digest.hexdigest()[:16]}"
 
 
-def _update_from_file(digest: "hashlib._Hash", path: str) -> None:
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+def _hash_file(digest: "hashlib._Hash", folder: str, relative: str, missing: Optional[str] = None) -> None:
+    full = os.path.join(folder, relative)
+    if missing is not None and not os.path.lexists(full):
+        raise UnreadableFile(missing)
+    digest.update(relative.encode() + b"\0")
+    try:
+        hash_regular_file(full, digest.update, follow_symlinks=False)
+    except UnreadableFile as exc:
+        raise UnreadableFile(f"{relative} {exc}") from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import numpy as np
 from google.protobuf.message import DecodeError, Message
@@ -45,9 +45,12 @@ def _parse(message_class: type, data: bytes, where: str) -> Message:
     return message
 
 
-def decode_model(data: bytes, where: str) -> Dict[str, Any]:
-    """A ``model.pb`` as the dict its ``model.json`` twin holds; ``where`` names the file in errors."""
-    return _model(_parse(ModelMessage, data, where), where)
+def decode_model(data: bytes, where: str, basic_types: Mapping[int, str] = BASIC_TYPES) -> Dict[str, Any]:
+    """A ``model.pb`` as the dict its ``model.json`` twin holds; ``where`` names the file in errors.
+
+    ``basic_types`` is the ``BasicType`` numbering of the MLeap release that wrote the bundle
+    (:func:`flink_ml_udf.mleap.reader.basic_types_of`): 0.8 numbered them differently."""
+    return _model(_parse(ModelMessage, data, where), where, basic_types)
 
 
 def decode_node(data: bytes, where: str) -> Dict[str, Any]:
@@ -62,26 +65,26 @@ def decode_node(data: bytes, where: str) -> Dict[str, Any]:
     return document
 
 
-def _model(model: Message, where: str) -> Dict[str, Any]:
+def _model(model: Message, where: str, types: Mapping[int, str]) -> Dict[str, Any]:
     document: Dict[str, Any] = {"op": model.op}
     if model.HasField("attributes"):
         document["attributes"] = {
-            name: _value(value, f"{where} → attribute {name}") for name, value in model.attributes.list.items()
+            name: _value(value, f"{where} → attribute {name}", types) for name, value in model.attributes.list.items()
         }
     return document
 
 
-def _value(value: Message, where: str) -> Dict[str, Any]:
+def _value(value: Message, where: str, types: Mapping[int, str]) -> Dict[str, Any]:
     kind = value.WhichOneof("v")
     if kind == "l":
-        return {**_list(value.l, where), "type": "list"}
+        return {**_list(value.l, where, types), "type": "list"}
     if kind == "t":
-        return {**_tensor(value.t, where), "type": "tensor"}
+        return {**_tensor(value.t, where, types), "type": "tensor"}
     # An empty Value reads as an all-default scalar in the JVM (ScalaPB's getS), so it is one here.
-    return _scalar(value.s, where)
+    return _scalar(value.s, where, types)
 
 
-def _scalar(scalar: Message, where: str) -> Dict[str, Any]:
+def _scalar(scalar: Message, where: str, types: Mapping[int, str]) -> Dict[str, Any]:
     """Only non-default fields, like the Scala JSON writer (``{}`` means 0 / false / "")."""
     document: Dict[str, Any] = {}
     if scalar.b:
@@ -99,17 +102,17 @@ def _scalar(scalar: Message, where: str) -> Dict[str, Any]:
     if scalar.bs:
         document["byte_string"] = base64.b64encode(scalar.bs).decode("ascii")
     if scalar.HasField("t"):
-        document["tensor"] = _tensor(scalar.t, f"{where} (tensor)")
+        document["tensor"] = _tensor(scalar.t, f"{where} (tensor)", types)
     if scalar.bt:
-        document["basic_type"] = _basic_type(scalar.bt, where)
+        document["basic_type"] = _basic_type(scalar.bt, where, types)
     if scalar.HasField("ds"):
         document["data_shape"] = _data_shape(scalar.ds, where)
     if scalar.HasField("m"):
-        document["model"] = _model(scalar.m, f"{where} (model)")
+        document["model"] = _model(scalar.m, f"{where} (model)", types)
     return document
 
 
-def _list(items: Message, where: str) -> Dict[str, Any]:
+def _list(items: Message, where: str, types: Mapping[int, str]) -> Dict[str, Any]:
     """Only non-empty lists, like the Scala JSON writer (an empty list is ``{"type": "list"}``)."""
     document: Dict[str, Any] = {}
     plain = (("b", "boolean"), ("i", "int"), ("l", "long"), ("f", "float"), ("d", "double"), ("s", "string"))
@@ -120,19 +123,19 @@ def _list(items: Message, where: str) -> Dict[str, Any]:
     if len(items.bs):
         document["byte_string"] = [base64.b64encode(b).decode("ascii") for b in items.bs]
     if len(items.t):
-        document["tensor"] = [_tensor(t, f"{where}[{i}]") for i, t in enumerate(items.t)]
+        document["tensor"] = [_tensor(t, f"{where}[{i}]", types) for i, t in enumerate(items.t)]
     if len(items.bt):
-        document["basic_type"] = [_basic_type(bt, where) for bt in items.bt]
+        document["basic_type"] = [_basic_type(bt, where, types) for bt in items.bt]
     if len(items.ds):
         document["data_shape"] = [_data_shape(ds, where) for ds in items.ds]
     if len(items.m):
-        document["model"] = [_model(m, f"{where}[{i}] (model)") for i, m in enumerate(items.m)]
+        document["model"] = [_model(m, f"{where}[{i}] (model)", types) for i, m in enumerate(items.m)]
     return document
 
 
-def _tensor(tensor: Message, where: str) -> Dict[str, Any]:
+def _tensor(tensor: Message, where: str, types: Mapping[int, str]) -> Dict[str, Any]:
     """``{<base>: [values...], "shape": {"dimensions": [...]}}`` from the big-endian value bytes."""
-    base = BASIC_TYPES.get(tensor.base)
+    base = types.get(tensor.base)
     if base is None or base == "unknown":
         raise BundleError(f"{where}: tensor has no valid base type (found {tensor.base})")
     document: Dict[str, Any] = {base: decode_tensor_values(base, tensor.value, where)}
@@ -194,8 +197,8 @@ def _data_shape(shape: Message, where: str) -> Dict[str, Any]:
     return document
 
 
-def _basic_type(number: int, where: str) -> str:
-    name = BASIC_TYPES.get(number)
+def _basic_type(number: int, where: str, types: Mapping[int, str]) -> str:
+    name = types.get(number)
     if name is None:
         raise BundleError(f"{where}: unknown basic type {number}")
     return name

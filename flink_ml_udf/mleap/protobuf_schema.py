@@ -37,6 +37,18 @@ BASIC_TYPES = {
     101: "byte_string",
 }
 BASIC_TYPE_NUMBERS = {name: number for number, name in BASIC_TYPES.items()}
+# MLeap 0.8 (bundle-protobuf before 71bed96) numbered the fixed-width types from 0, without UNDEFINED.
+BASIC_TYPES_BEFORE_0_9 = {
+    0: "boolean",
+    1: "byte",
+    2: "short",
+    3: "int",
+    4: "long",
+    5: "float",
+    6: "double",
+    100: "string",
+    101: "byte_string",
+}
 DATA_SHAPE_TYPES = {0: "scalar", 1: "list", 2: "tensor"}
 
 # Fixed-width tensor element types: big-endian, as Java's ByteBuffer writes them.

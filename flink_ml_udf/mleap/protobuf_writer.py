@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 import numpy as np
 from google.protobuf.message import Message
 
 from flink_ml_udf.mleap.protobuf_schema import (
     BASIC_TYPE_NUMBERS,
+    BASIC_TYPES,
     DATA_SHAPE_TYPES,
     TENSOR_DTYPES,
     ClusterNodeMessage,
@@ -23,9 +24,11 @@ from flink_ml_udf.mleap.protobuf_schema import (
 # -- encoding (the writer side: test bundles and conversions) -----------------------------------
 
 
-def encode_model(document: Dict[str, Any]) -> bytes:
-    """A ``model.json`` dict as ``model.pb`` bytes."""
-    return _model_message(document).SerializeToString()
+def encode_model(document: Dict[str, Any], basic_types: Mapping[int, str] = BASIC_TYPES) -> bytes:
+    """A ``model.json`` dict as ``model.pb`` bytes, with the ``BasicType`` numbering ``basic_types``
+    (MLeap 0.8 wrote another one: :data:`~flink_ml_udf.mleap.protobuf_schema.BASIC_TYPES_BEFORE_0_9`)."""
+    numbers = {name: number for number, name in basic_types.items()}
+    return _model_message(document, numbers).SerializeToString()
 
 
 def encode_node(document: Dict[str, Any]) -> bytes:
@@ -92,25 +95,25 @@ def _float(value: Any) -> float:
     return float("nan") if value is None else float(value)  # JSON null is how spray-json writes NaN
 
 
-def _model_message(document: Dict[str, Any]) -> Message:
+def _model_message(document: Dict[str, Any], numbers: Mapping[str, int] = BASIC_TYPE_NUMBERS) -> Message:
     model = ModelMessage(op=document.get("op", ""))
     if "attributes" in document:
         model.attributes.SetInParent()
         for name, value in document["attributes"].items():
-            _fill_value(model.attributes.list[name], value)
+            _fill_value(model.attributes.list[name], value, numbers)
     return model
 
 
-def _fill_value(target: Message, value: Dict[str, Any]) -> None:
+def _fill_value(target: Message, value: Dict[str, Any], numbers: Mapping[str, int]) -> None:
     kind = value.get("type")
     if kind == "list":
         target.l.SetInParent()
-        _fill_fields(target.l, value, repeated=True)
+        _fill_fields(target.l, value, True, numbers)
     elif kind == "tensor":
-        _fill_tensor(target.t, value)
+        _fill_tensor(target.t, value, numbers)
     else:
         target.s.SetInParent()
-        _fill_fields(target.s, value, repeated=False)
+        _fill_fields(target.s, value, False, numbers)
 
 
 _ENCODERS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
@@ -121,40 +124,39 @@ _ENCODERS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
     "double": ("d", _float),
     "string": ("s", str),
     "byte_string": ("bs", base64.b64decode),
-    "basic_type": ("bt", BASIC_TYPE_NUMBERS.__getitem__),
 }
 
 
-def _fill_fields(target: Message, value: Dict[str, Any], repeated: bool) -> None:
+def _fill_fields(target: Message, value: Dict[str, Any], repeated: bool, numbers: Mapping[str, int]) -> None:
     for key, item in value.items():
         if key == "type":
             continue
-        if key in _ENCODERS:
-            field, convert = _ENCODERS[key]
+        if key in _ENCODERS or key == "basic_type":
+            field, convert = _ENCODERS[key] if key in _ENCODERS else ("bt", numbers.__getitem__)
             if repeated:
                 getattr(target, field).extend(convert(v) for v in item)
             else:
                 setattr(target, field, convert(item))
         elif key == "tensor":
             for tensor in item if repeated else [item]:
-                _fill_tensor(target.t.add() if repeated else target.t, tensor)
+                _fill_tensor(target.t.add() if repeated else target.t, tensor, numbers)
         elif key == "data_shape":
             for shape in item if repeated else [item]:
                 _fill_data_shape(target.ds.add() if repeated else target.ds, shape)
         elif key == "model":
             for model in item if repeated else [item]:
-                (target.m.add() if repeated else target.m).CopyFrom(_model_message(model))
+                (target.m.add() if repeated else target.m).CopyFrom(_model_message(model, numbers))
         else:
             raise ValueError(f"unknown value key {key!r}")
 
 
-def _fill_tensor(target: Message, tensor: Dict[str, Any]) -> None:
+def _fill_tensor(target: Message, tensor: Dict[str, Any], numbers: Mapping[str, int]) -> None:
     target.SetInParent()
-    bases = [key for key in BASIC_TYPE_NUMBERS if key in tensor and key != "unknown"]
+    bases = [key for key in numbers if key in tensor and key != "unknown"]
     if len(bases) != 1:
         raise ValueError(f"a tensor needs exactly one value key, found {bases}")
     base = bases[0]
-    target.base = BASIC_TYPE_NUMBERS[base]
+    target.base = numbers[base]
     target.value = encode_tensor_values(base, tensor[base])
     if "shape" in tensor:
         target.shape.SetInParent()

@@ -9,34 +9,48 @@ the folder listing is never consulted), and sub-models (forest trees) hold only 
 (:mod:`flink_ml_udf.mleap.protobuf_format`), so nothing past this module sees the difference. A
 file missing in the bundle's format is looked up in the other one: bundles assembled or edited
 by hand sometimes mix both, and the extension says unambiguously how to read each file.
+
+Nodes nest as folders (``root/a.node/b.node``), so the reader bounds the nesting
+(:data:`MAX_NESTING` folders deep) and refuses a node folder that is already being loaded (a pipeline
+naming itself through ``..``): a clear error instead of a ``RecursionError``.
 """
 
 from __future__ import annotations
 
-import json
 import posixpath
-from typing import Any, Dict
+import re
+from typing import Any, Dict, List, Mapping
 
-from flink_ml_udf.errors import BundleError
+from flink_ml_udf.errors import BundleError, brief
 from flink_ml_udf.mleap.attributes import Attributes
-from flink_ml_udf.mleap.files import BundleFiles
+from flink_ml_udf.mleap.files import BundleFiles, clean_path
+from flink_ml_udf.mleap.json_document import parse_json
 from flink_ml_udf.mleap.ops import Op, op_class
 from flink_ml_udf.mleap.protobuf_format import decode_model, decode_node
+from flink_ml_udf.mleap.protobuf_schema import BASIC_TYPES, BASIC_TYPES_BEFORE_0_9
 from flink_ml_udf.mleap.spec import BundleContext, ModelSpec, NodeSpec, Socket
 
 FORMAT_EXTENSIONS = {"json": "json", "protobuf": "pb"}
 _OTHER_EXTENSION = {"json": "pb", "pb": "json"}
+#: Node and sub-model folders nest at most this deep (MLeap's own pipelines nest a few levels).
+MAX_NESTING = 64
+_VERSION = re.compile(r"^\s*(\d+)\.(\d+)")
 
 
 def read_json(files: BundleFiles, path: str) -> Dict[str, Any]:
-    text = files.read_bytes(path)
-    try:
-        document = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"bundle {files.location}: {path} is not valid JSON: {exc}") from None
+    document = parse_json(files.read_bytes(path), f"bundle {files.location}: {path}", BundleError)
     if not isinstance(document, dict):
         raise BundleError(f"bundle {files.location}: {path} must hold a JSON object")
     return document
+
+
+def basic_types_of(mleap_version: Any) -> Mapping[int, str]:
+    """The protobuf ``BasicType`` numbering a bundle was written with: MLeap 0.8 numbered BOOLEAN 0 ..
+    DOUBLE 6; from 0.9 on, 0 is UNDEFINED and BOOLEAN 1 .. DOUBLE 7 (bundle-protobuf ``71bed96``)."""
+    match = _VERSION.match(mleap_version) if isinstance(mleap_version, str) else None
+    if match is not None and (int(match.group(1)), int(match.group(2))) < (0, 9):
+        return BASIC_TYPES_BEFORE_0_9
+    return BASIC_TYPES
 
 
 class BundleReader:
@@ -46,8 +60,10 @@ class BundleReader:
         self.files = files
         self.info = read_json(files, "bundle.json")
         fmt = self.info.get("format")
-        if fmt not in FORMAT_EXTENSIONS:
-            raise BundleError(f"bundle {files.location}: bundle.json format {fmt!r} is not 'json' or 'protobuf'")
+        if not isinstance(fmt, str) or fmt not in FORMAT_EXTENSIONS:
+            raise BundleError(f"bundle {files.location}: bundle.json format {brief(fmt)} is not 'json' or 'protobuf'")
+        self.basic_types = basic_types_of(self.info.get("version"))
+        self._loading: List[str] = []  # node folders being loaded, outermost first
         self.context = BundleContext(
             location=files.location,
             read_text=self._read_text,
@@ -81,20 +97,42 @@ class BundleReader:
     def _read_document(self, path: str, where: str, kind: str) -> Dict[str, Any]:
         """A node or model file as a JSON-shaped dict, whichever format its extension says."""
         if path.endswith(".pb"):
-            decode = decode_node if kind == "node" else decode_model
-            return decode(self.files.read_bytes(path), f"{where}: {path}")
+            if kind == "node":
+                return decode_node(self.files.read_bytes(path), f"{where}: {path}")
+            return decode_model(self.files.read_bytes(path), f"{where}: {path}", self.basic_types)
         return read_json(self.files, path)
+
+    def _check_nesting(self, folder: str) -> str:
+        """``folder`` normalized; refused past :data:`MAX_NESTING` levels."""
+        folder = clean_path(self.files.location, folder)
+        if folder.count("/") >= MAX_NESTING:
+            raise BundleError(
+                f"bundle {self.files.location}: {folder[:200]}...: nodes nest more than {MAX_NESTING} folders deep"
+            )
+        return folder
 
     def read_model(self, folder: str) -> ModelSpec:
         """A sub-model: a model file only (forest trees)."""
+        folder = self._check_nesting(folder)
         context = f"bundle {self.files.location} → model {folder}"
         op, attributes = self._read_model_file(folder, context)
         return ModelSpec(op, Attributes(attributes, f"{context} ({op})"), folder, f"{context} ({op})", self.context)
 
     def load_node(self, folder: str) -> Op:
         """A graph node: node + model file, decoded by the op class the model names."""
+        folder = self._check_nesting(folder)
+        if folder in self._loading:
+            cycle = " → ".join(self._loading[self._loading.index(folder) :] + [folder])
+            raise BundleError(f"bundle {self.files.location}: node folder {folder} contains itself ({cycle})")
         if not self.files.exists(folder):
             raise BundleError(f"bundle {self.files.location}: node folder {folder} is missing")
+        self._loading.append(folder)
+        try:
+            return self._load_node(folder)
+        finally:
+            self._loading.pop()
+
+    def _load_node(self, folder: str) -> Op:
         node_path = self.formatted_file(folder, "node")
         node = self._read_document(node_path, f"bundle {self.files.location}", "node")
         name = node.get("name")
@@ -131,12 +169,17 @@ class BundleReader:
     @staticmethod
     def _sockets(shape: Dict[str, Any], side: str, context: str) -> list:
         sockets = []
-        for socket in shape.get(side, []):
+        listed = shape.get(side, [])
+        if not isinstance(listed, list):
+            raise BundleError(f"{context}: shape {side} must be a list of sockets, found {brief(listed)}")
+        for socket in listed:
             if (
                 not isinstance(socket, dict)
                 or not isinstance(socket.get("port"), str)
                 or not isinstance(socket.get("name"), str)
             ):
-                raise BundleError(f"{context}: malformed {side} socket {socket!r} (needs string 'port' and 'name')")
+                raise BundleError(
+                    f"{context}: malformed {side} socket {brief(socket)} (needs string 'port' and 'name')"
+                )
             sockets.append(Socket(socket["port"], socket["name"]))
         return sockets
