@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from flink_ml_udf.config import DEFAULT_MAX_BUNDLE_BYTES, SCHEME_SOURCES, SourceSettings, UdfEntry
+from flink_ml_udf.config import (
+    DEFAULT_MAX_BATCH_BYTES,
+    DEFAULT_MAX_BUNDLE_BYTES,
+    SCHEME_SOURCES,
+    SourceSettings,
+    UdfEntry,
+)
 from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
 from flink_ml_udf.mleap import Model, load_bundle
@@ -29,7 +35,8 @@ def load_entry_model(entry: UdfEntry) -> LoadedModel:
     """Fetch and load the bundle of ``entry``; errors are prefixed with the UDF name."""
     try:
         local = loader_for(entry.bundle_source).fetch(entry.bundle_path, entry.version, entry.source_settings)
-        return LoadedModel(load_bundle(local.path, entry.max_bundle_bytes), local.version, local.uri, local.path)
+        model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes)
+        return LoadedModel(model, local.version, local.uri, local.path)
     except FlinkMlUdfError as exc:
         raise exc.within(entry.label) from exc
 
@@ -39,6 +46,7 @@ def load_location_model(
     version: Optional[str] = None,
     settings: Optional[Mapping[str, SourceSettings]] = None,
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
 ) -> LoadedModel:
     """Fetch and load a bundle given as a path or a ``gs://`` / ``s3://`` URI (the CLI's BUNDLE).
 
@@ -50,8 +58,9 @@ def load_location_model(
     source = SCHEME_SOURCES[scheme] if scheme else "file"
     if source == "file":  # read first: a missing path is reported by the bundle reader, as before URIs
         path = location[len("file://") :] if scheme == "file" else location
-        model = load_bundle(path, max_bundle_bytes)
+        model = load_bundle(path, max_bundle_bytes, max_batch_bytes)
         local = loader_for("file").fetch(path, version)
         return LoadedModel(model, local.version, location, path)
     local = loader_for(source).fetch(location, version, (settings or {}).get(source, SourceSettings()))
-    return LoadedModel(load_bundle(local.path, max_bundle_bytes), local.version, local.uri, local.path)
+    model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes)
+    return LoadedModel(model, local.version, local.uri, local.path)

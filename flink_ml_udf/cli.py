@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import List, Optional, TextIO
 
 from flink_ml_udf.bundles import LoadedModel, load_location_model
 from flink_ml_udf.config import load_config
-from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
 from flink_ml_udf.mleap import describe
+from flink_ml_udf.mleap.json_document import parse_json
 from flink_ml_udf.mleap.leapframe import frame_from_json, frame_to_json
+from flink_ml_udf.redact import redact_url
+from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+
+#: A LeapFrame file larger than this is refused unread (``score`` is for inspecting a few rows).
+MAX_FRAME_BYTES = 64 << 20
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,19 +95,34 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
     except FlinkMlUdfError as exc:
         print(f"flink-ml-udf {args.command}: {exc}", file=err)
         return 2
+    except BrokenPipeError:  # `flink-ml-udf score ... | head`: the reader went away
+        _detach(out)
+        print(f"flink-ml-udf {args.command}: the output was closed before it was all written", file=err)
+        return 2
     return 0
+
+
+def _detach(out: TextIO) -> None:
+    """Point a closed standard output at /dev/null, so the interpreter's final flush stays quiet."""
+    try:
+        if out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
     summary = describe(loaded.model)
-    summary["uri"] = loaded.uri
+    summary["uri"] = redact_url(loaded.uri)
     summary["version"] = loaded.version
     if as_json:
         json.dump(summary, out, indent=2)
         out.write("\n")
         return
     if loaded.uri != summary["bundle"]:
-        out.write(f"uri:        {loaded.uri}\n")
+        out.write(f"uri:        {summary['uri']}\n")
     out.write(f"bundle:     {summary['bundle']}\n")
     out.write(f"version:    {loaded.version}\n")
     out.write(f"name:       {summary['name']} (format {summary['format']}, MLeap {summary['mleap_version']})\n")
@@ -119,14 +141,18 @@ def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
 def _score(loaded: LoadedModel, frame_path: str, out: TextIO) -> None:
     model = loaded.model
     try:
-        text = sys.stdin.read() if frame_path == "-" else open(frame_path, encoding="utf-8").read()
-        document = json.loads(text)
-    except OSError as exc:
-        raise FlinkMlUdfError(f"frame {frame_path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise FlinkMlUdfError(f"frame {frame_path}: not valid JSON: {exc}") from None
+        if frame_path == "-":
+            data = sys.stdin.buffer.read(MAX_FRAME_BYTES + 1)
+            if len(data) > MAX_FRAME_BYTES:
+                raise UnreadableFile(f"holds more than the limit of {MAX_FRAME_BYTES} bytes")
+        else:
+            data = read_regular_file(frame_path, MAX_FRAME_BYTES)
+        text = decode_text(data)
+    except UnreadableFile as exc:
+        raise ScoringError(f"frame {frame_path}: cannot read: {exc}") from None
+    document = parse_json(text, f"frame {frame_path}", ScoringError, "LeapFrame JSON")
     try:
-        frame = frame_from_json(document)
+        frame = frame_from_json(document, max_batch_bytes=model.max_batch_bytes)
     except FlinkMlUdfError as exc:
         raise exc.within(f"frame {frame_path}") from exc
     json.dump(frame_to_json(model.transform(frame)), out, indent=2)

@@ -29,15 +29,16 @@ Every problem is reported together, each naming the file, the entry and the key.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
-
-from flink_ml_udf.errors import ConfigError
-from flink_ml_udf.interpolate import MissingVariable, interpolate
+from flink_ml_udf.errors import ConfigError, brief
+from flink_ml_udf.interpolate import InterpolationError, interpolate_marked
+from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.yaml_loader import YamlProblem, load_yaml
 
 SOURCES = ("file", "gcs", "s3")
 ON_ERROR = ("fail", "null")
@@ -53,8 +54,14 @@ ENTRY_KEYS = (
     "on_error",
     "version",
     "max_bundle_bytes",
+    "max_batch_bytes",
 )
 DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
+DEFAULT_MAX_BATCH_BYTES = 1 << 30
+#: A config file larger than this is refused unread (a thousand UDF entries take ~100 KiB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Timeouts are at most a day: a larger (or infinite) one is a typo that would hang a job.
+MAX_TIMEOUT_SECONDS = 86400.0
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
@@ -109,6 +116,7 @@ class UdfEntry:
     on_error: str = "fail"
     version: Optional[str] = None
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES  # what one batch's columns may take while scoring
     source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
 
     @property
@@ -133,16 +141,18 @@ class AppConfig:
 
 
 def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
-    """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem."""
+    """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem.
+
+    Only a regular file of at most :data:`MAX_CONFIG_BYTES` is read (a fifo or ``/dev/zero`` is
+    refused, not waited on); see :mod:`flink_ml_udf.yaml_loader` for what YAML is refused."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        text = decode_text(read_regular_file(path, MAX_CONFIG_BYTES))
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        document = load_yaml(text)
+    except YamlProblem as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return parse_config(document, path, environ)
 
 
@@ -172,7 +182,7 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
     for index, raw in enumerate(registry):
         where = f"{path} → mleap.udf_registry[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("udf_name"), str):
-            where += f" ({raw['udf_name']})"
+            where += f" ({raw['udf_name'] if len(raw['udf_name']) <= 80 else brief(raw['udf_name'])})"
         entry, entry_problems = _parse_entry(raw, where, base_dir, environ, settings)
         problems += entry_problems
         if entry is None:
@@ -190,7 +200,9 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
 
 def _unknown_keys(mapping: Mapping[str, Any], allowed: Tuple[str, ...], where: str) -> List[str]:
     return [
-        f"{where} → key '{key}': unknown key (allowed: {', '.join(allowed)})" for key in mapping if key not in allowed
+        f"{where} → key {brief(key)}: unknown key (allowed: {', '.join(allowed)})"
+        for key in mapping
+        if key not in allowed
     ]
 
 
@@ -208,32 +220,44 @@ def _parse_source(
             continue
         try:
             value = _interpolate_value(value, environ)
-        except MissingVariable as exc:
+        except InterpolationError as exc:
             problems.append(f"{where} → key '{key}': {exc}")
             continue
         if key in ("connect_timeout", "read_timeout"):
             number = _number(value)
             if number is None or number <= 0:
-                problems.append(f"{where} → key '{key}': expected a positive number of seconds, found {value!r}")
+                finite = "" if number is not None or not isinstance(value, float) else " finite"
+                problems.append(
+                    f"{where} → key '{key}': expected a positive{finite} number of seconds, found {brief(value)}"
+                )
+                continue
+            if number > MAX_TIMEOUT_SECONDS:
+                problems.append(
+                    f"{where} → key '{key}': expected at most {MAX_TIMEOUT_SECONDS:.0f} seconds, found {brief(value)}"
+                )
                 continue
             value = number
         elif key == "retries":
             number = _number(value)
-            if number is None or number != int(number) or not 0 <= number <= 10:
-                problems.append(f"{where} → key 'retries': expected a whole number from 0 to 10, found {value!r}")
+            if number is None or not 0 <= number <= 10 or number != int(number):
+                problems.append(f"{where} → key 'retries': expected a whole number from 0 to 10, found {brief(value)}")
                 continue
             value = int(number)
         elif key == "anonymous":
-            flag = {"true": True, "false": False}.get(str(value).lower())
+            flag = {"true": True, "false": False}.get(value.lower()) if isinstance(value, str) else None
+            if isinstance(value, bool):
+                flag = value
             if flag is None:
-                problems.append(f"{where} → key 'anonymous': expected true or false, found {value!r}")
+                problems.append(f"{where} → key 'anonymous': expected true or false, found {brief(value)}")
                 continue
             value = flag
-        elif key == "addressing_style" and value not in ADDRESSING_STYLES:
-            problems.append(f"{where} → key 'addressing_style': {value!r} is not one of {', '.join(ADDRESSING_STYLES)}")
+        elif key == "addressing_style" and (not isinstance(value, str) or value not in ADDRESSING_STYLES):
+            problems.append(
+                f"{where} → key 'addressing_style': {brief(value)} is not one of {', '.join(ADDRESSING_STYLES)}"
+            )
             continue
         elif not isinstance(value, str) or not value.strip():
-            problems.append(f"{where} → key '{key}': expected a non-empty string, found {value!r}")
+            problems.append(f"{where} → key '{key}': expected a non-empty string, found {brief(value)}")
             continue
         elif key in ("credentials_file", "cache_dir"):
             value = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
@@ -244,12 +268,14 @@ def _parse_source(
 
 
 def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool):
+    """A finite number from a YAML number or a numeric string (e.g. interpolated); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _parse_entry(
@@ -268,7 +294,7 @@ def _parse_entry(
             continue
         try:
             values[key] = _interpolate_value(value, environ)
-        except MissingVariable as exc:
+        except InterpolationError as exc:
             problems.append(f"{where} → key '{key}': {exc}")
 
     name = values.get("udf_name")
@@ -276,7 +302,7 @@ def _parse_entry(
         problems.append(f"{where} → key 'udf_name': required key is missing")
     elif not isinstance(name, str) or not SQL_IDENTIFIER.match(name):
         problems.append(
-            f"{where} → key 'udf_name': {name!r} is not a valid SQL identifier (letters, digits, _; not starting with a digit)"
+            f"{where} → key 'udf_name': {brief(name)} is not a valid SQL identifier (letters, digits, _; not starting with a digit)"
         )
 
     bundle_path = values.get("bundle_path")
@@ -284,17 +310,19 @@ def _parse_entry(
     if bundle_path is None:
         if "bundle_path" not in raw:  # a failed ${VAR} in it is reported already
             problems.append(f"{where} → key 'bundle_path': required key is missing")
-    elif not isinstance(bundle_path, str) or not bundle_path.strip():
-        problems.append(f"{where} → key 'bundle_path': expected a path or URI string, found {bundle_path!r}")
+    elif not isinstance(bundle_path, str) or not bundle_path.strip() or "\0" in bundle_path:
+        problems.append(f"{where} → key 'bundle_path': expected a path or URI string, found {brief(bundle_path)}")
         bundle_path = None
     scheme = bundle_path.split("://", 1)[0] if bundle_path and "://" in bundle_path else None
     if source is None:
         source = SCHEME_SOURCES.get(scheme, "file") if scheme else "file"
         if scheme and scheme not in SCHEME_SOURCES:
-            problems.append(f"{where} → key 'bundle_path': unknown URI scheme {scheme!r} (use gs://, s3:// or a path)")
-    elif source not in SOURCES:
+            problems.append(
+                f"{where} → key 'bundle_path': unknown URI scheme {brief(scheme)} (use gs://, s3:// or a path)"
+            )
+    elif not isinstance(source, str) or source not in SOURCES:
         problems.append(
-            f"{where} → key 'bundle_source': unknown source {source!r} (expected one of {', '.join(SOURCES)})"
+            f"{where} → key 'bundle_source': unknown source {brief(source)} (expected one of {', '.join(SOURCES)})"
         )
     elif scheme and SCHEME_SOURCES.get(scheme) != source:
         problems.append(f"{where} → key 'bundle_source': {source!r} does not match the {scheme}:// URI in bundle_path")
@@ -312,23 +340,29 @@ def _parse_entry(
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             columns[key] = tuple(value)
         else:
-            problems.append(f"{where} → key '{key}': expected a non-empty list of column names, found {value!r}")
+            problems.append(f"{where} → key '{key}': expected a non-empty list of column names, found {brief(value)}")
 
     on_error = values.get("on_error", "fail")
-    if on_error not in ON_ERROR:
-        problems.append(f"{where} → key 'on_error': {on_error!r} is not one of {', '.join(ON_ERROR)}")
+    if on_error is None:
+        problems.append(
+            f"{where} → key 'on_error': has no value (YAML reads ~ or an empty value as null); "
+            f"write one of {', '.join(ON_ERROR)}"
+        )
+    elif not isinstance(on_error, str) or on_error not in ON_ERROR:
+        problems.append(f"{where} → key 'on_error': {brief(on_error)} is not one of {', '.join(ON_ERROR)}")
     result_type = values.get("result_type")
     if result_type is not None and not isinstance(result_type, str):
-        problems.append(f"{where} → key 'result_type': expected a SQL type name, found {result_type!r}")
+        problems.append(f"{where} → key 'result_type': expected a SQL type name, found {brief(result_type)}")
     version = values.get("version")
     if version is not None:
+        if isinstance(version, bool) or not isinstance(version, (str, int)):
+            problems.append(f"{where} → key 'version': expected a version string, found {brief(version)}")
         version = str(version)
-    max_bytes = values.get("max_bundle_bytes", DEFAULT_MAX_BUNDLE_BYTES)
-    size = _SIZE.match(str(max_bytes)) if not isinstance(max_bytes, bool) else None
-    if size is None or int(size.group(1)) <= 0:
-        problems.append(f"{where} → key 'max_bundle_bytes': expected a positive size like 500MiB, found {max_bytes!r}")
-    else:
-        max_bytes = int(size.group(1)) * _SIZE_UNITS[size.group(2)]
+    sizes = {}
+    for key, default in (("max_bundle_bytes", DEFAULT_MAX_BUNDLE_BYTES), ("max_batch_bytes", DEFAULT_MAX_BATCH_BYTES)):
+        sizes[key] = _size(values.get(key, default))
+        if sizes[key] is None:
+            problems.append(f"{where} → key '{key}': expected a positive size like 500MiB, found {brief(values[key])}")
 
     if problems:
         return None, problems
@@ -342,16 +376,29 @@ def _parse_entry(
             result_type=result_type,
             on_error=on_error,
             version=version,
-            max_bundle_bytes=max_bytes,
+            max_bundle_bytes=sizes["max_bundle_bytes"],
+            max_batch_bytes=sizes["max_batch_bytes"],
             source_settings=settings.get(source, SourceSettings()),
         ),
         [],
     )
 
 
+def _size(value: Any) -> Optional[int]:
+    """Bytes from ``500MiB`` / ``1GiB`` / a number; None unless a positive whole size."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and len(value) > 40):
+        return None
+    match = _SIZE.match(str(value))
+    if match is None or int(match.group(1)) <= 0:
+        return None
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
 def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
+    """``${NAME}`` replaced in a string or a list of strings; a value from the environment keeps the
+    reference as its ``repr``, so the messages above name the variable, never its value."""
     if isinstance(value, str):
-        return interpolate(value, environ)
+        return interpolate_marked(value, environ)
     if isinstance(value, list):
         return [_interpolate_value(item, environ) for item in value]
     return value

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 
 #: Query and fragment parameters shown as they are: they pin a bundle version, they grant nothing.
-SHOWN_PARAMETERS = frozenset({"versionId", "generation"})
+SHOWN_PARAMETERS = frozenset({"versionId", "generation", "version"})
+#: Punctuation that ends a sentence rather than a URL (``bundle s3://b/k.zip: not found``).
+_TRAILING = ":.,;)"
 MASK = "***"
 
 _URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^\s'\"<>`|\\]*)")
@@ -24,14 +26,20 @@ def redact_url(url: str) -> str:
     match = _URL.match(url)
     if match is None:
         return url
-    return match.group(1) + _redact_rest(match.group(2)) + url[match.end() :]
+    return _redact_match(match) + url[match.end() :]
 
 
 def redact(text: str) -> str:
     """Every URL in ``text`` passed through :func:`redact_url`."""
     if "://" not in text:
         return text
-    return _URL.sub(lambda m: m.group(1) + _redact_rest(m.group(2)), text)
+    return _URL.sub(_redact_match, text)
+
+
+def _redact_match(match: "re.Match[str]") -> str:
+    rest = match.group(2)
+    kept = rest.rstrip(_TRAILING)
+    return match.group(1) + _redact_rest(kept) + rest[len(kept) :]
 
 
 def _redact_rest(rest: str) -> str:

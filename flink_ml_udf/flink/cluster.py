@@ -27,6 +27,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import pyflink
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.flink.sql_script import java_root_cause
 
 PYFLINK_HOME = os.path.dirname(os.path.abspath(pyflink.__file__))
 JOB_MODULE = "flink_ml_udf.flink.job"
@@ -103,9 +104,7 @@ def job_exception(jobmanager: str, job_id: str) -> str:
         root = _rest(jobmanager, f"/jobs/{job_id}/exceptions").get("rootException") or ""
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return f"(no exception details: {exc})"
-    lines = [line for line in root.splitlines() if line.strip() and not line.strip().startswith("at ")]
-    ours = [line for line in lines if "flink_ml_udf." in line]
-    return (ours or lines or ["(no exception recorded)"])[-1 if ours else 0].strip()
+    return java_root_cause(root) if root.strip() else "(no exception recorded)"
 
 
 def udf_metrics(jobmanager: str, job_id: str) -> Dict[str, float]:

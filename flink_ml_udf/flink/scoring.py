@@ -42,6 +42,7 @@ class BatchScorer:
         self.signature = signature
         self.on_invalid = "mark" if on_error == "null" else "raise"
         self._casts = [_result_cast(t) for t in signature.result_types]
+        self._keep = [column.name for column in signature.results]  # a batch over budget is scored in slices
 
     def __call__(self, arguments: Sequence[pd.Series]) -> BatchOutcome:
         if len(arguments) != len(self.signature.arguments):
@@ -55,7 +56,7 @@ class BatchScorer:
             for column, series in zip(self.signature.arguments, arguments):
                 values, nulls = _to_column(series, column)
                 frame.add(column.name, values, column.dtype, nulls)
-            self.model.transform(frame)
+            self.model.transform(frame, keep=self._keep)
         except FlinkMlUdfError as exc:
             raise exc.within(self.label) from exc
         return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()))

@@ -16,7 +16,11 @@ from typing import Iterable, List, Mapping, Optional
 from pyflink.table import TableEnvironment, TableResult
 
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.interpolate import MissingVariable, interpolate
+from flink_ml_udf.interpolate import InterpolationError, interpolate
+from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+
+#: A SQL file larger than this is refused unread.
+MAX_SQL_BYTES = 16 << 20
 
 _SET = re.compile(r"^SET\s+'((?:[^']|'')+)'\s*=\s*'((?:[^']|'')*)'$", re.IGNORECASE | re.DOTALL)
 
@@ -87,13 +91,12 @@ def split_statements(text: str, path: str = "<sql>") -> List[Statement]:
 def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) -> List[Statement]:
     """Read and split a SQL file; ``${NAME}`` comes from ``variables`` first, then the environment."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise SqlScriptError(f"{path}: cannot read SQL file: {exc.strerror}") from None
+        text = decode_text(read_regular_file(path, MAX_SQL_BYTES))
+    except UnreadableFile as exc:
+        raise SqlScriptError(f"{path}: cannot read SQL file: {exc}") from None
     try:
         text = interpolate(text, {**os.environ, **(variables or {})})
-    except MissingVariable as exc:
+    except InterpolationError as exc:
         raise SqlScriptError(f"{path}: {exc}") from None
     return split_statements(text, path)
 
@@ -123,7 +126,7 @@ def run_statements(
         except FlinkMlUdfError:
             raise
         except Exception as exc:  # Py4J errors carry the Flink message: keep it, add the place
-            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {_flink_message(exc)}") from exc
+            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {java_root_cause(str(exc))}") from exc
     if pending:
         try:
             result = inserts.execute()
@@ -132,25 +135,33 @@ def run_statements(
             results.append(result)
         except Exception as exc:
             where = ", ".join(s.where for s in pending)
-            raise SqlScriptError(f"{where}: INSERT job failed: {_flink_message(exc)}") from exc
+            raise SqlScriptError(f"{where}: INSERT job failed: {java_root_cause(str(exc))}") from exc
     return results
 
 
-def _flink_message(exc: Exception) -> str:
-    """The useful part of a Py4J error: our own error when a UDF raised one; else the Java exception
-    chain without stack frames, ending with the Python error behind it, if any."""
-    lines = [line.strip().lstrip(":").strip() for line in str(exc).splitlines()]
-    ours = [line for line in lines if line.startswith("flink_ml_udf.")]
+def java_root_cause(trace: str) -> str:
+    """The useful part of a Java exception text (a Py4J error's message, a job's ``rootException``
+    from the REST API): our own error when a Python UDF raised one; else the outermost exception and
+    the deepest ``Caused by`` (the root cause: a job failure's ``/ by zero``, not "Job execution
+    failed"), followed by the Python error behind it, if any. Stack frames are dropped."""
+    lines = [line.strip() for line in trace.splitlines()]
+    chain = []
+    for line in lines:
+        text = line[len("Caused by:") :].strip() if line.startswith("Caused by:") else line.lstrip(":").strip()
+        if _JAVA_EXCEPTION.match(text) and (line.startswith("Caused by:") or not chain):
+            chain.append(text)
+    ours = [line for line in (text.lstrip(":").strip() for text in lines) if _OUR_ERROR.search(line)]
     if ours:
-        return ours[-1]
-    causes = [
-        line for line in lines if line and not line.startswith("at ") and ("Exception" in line or "Error" in line)
-    ]
-    summary = (causes or [line for line in lines if line])[:4]
+        return _OUR_ERROR.search(ours[-1]).group(0)
+    if not chain:
+        return next((line for line in lines if line), "(no exception text)")
+    summary = [chain[0]] if len(chain) == 1 else [chain[0], f"root cause: {chain[-1]}"]
     python = [line for line in lines if _PYTHON_ERROR.match(line)]
-    if python and python[-1] not in summary:
-        summary.append(python[-1])
-    return " | ".join(summary)
+    if python and python[-1] not in summary[-1]:
+        summary.append(f"Python: {python[-1]}")
+    return " → ".join(summary)
 
 
+_JAVA_EXCEPTION = re.compile(r"^[a-z][\w$]*(\.[\w$]+)+(Exception|Error|Throwable)\b")
+_OUR_ERROR = re.compile(r"flink_ml_udf\.[\w.]*(Error|Fault): .*$")
 _PYTHON_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception): ")

@@ -8,7 +8,11 @@ false or "", and an empty list is ``{"type": "list"}``; the getters here fill th
 The JVM getters are key-exact (``{"long": 5}`` read as an int is 0). The Python sklearn writer stores
 every ``int`` as ``long`` and every ``float`` as ``double``, so the numeric getters here accept any
 numeric key instead of silently reading 0: a bundle either scores the way its author meant, or
-fails with an error that names the attribute.
+fails with an error that names the attribute. Integers must fit the JVM type they stand for
+(``long``: 64 bits), and tensor dimensions must be non-negative and agree with the values.
+
+MLeap's Python writer before 0.16 wrote an n-dimensional tensor's shape as one dimension whose
+``size`` is the whole shape list (``{"dimensions": [{"size": [3, 4]}]}``); that generation is read too.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
-from flink_ml_udf.errors import BundleError
+from flink_ml_udf.errors import BundleError, brief
 from flink_ml_udf.mleap.types import DataType
 
 _NUMERIC_KEYS = ("double", "float", "long", "int", "short", "byte")
 _TENSOR_BASES = ("double", "float", "long", "int", "short", "byte", "boolean", "string")
 _MISSING = object()
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 
 class Attributes:
@@ -44,7 +49,11 @@ class Attributes:
         value = self._scalar(name, default)
         if value is None:
             return default
-        return float(self._number(name, value, _NUMERIC_KEYS, 0.0))
+        number = self._number(name, value, _NUMERIC_KEYS, 0.0)
+        try:
+            return float(number)
+        except OverflowError:
+            raise self.error(name, f"expected a double, found {brief(number)}") from None
 
     def long(self, name: str, default: Any = _MISSING) -> int:
         value = self._scalar(name, default)
@@ -52,8 +61,11 @@ class Attributes:
             return default
         number = self._number(name, value, ("long", "int", "short", "byte"), 0)
         if isinstance(number, float) and not number.is_integer():
-            raise self.error(name, f"expected an integer, found {number!r}")
-        return int(number)
+            raise self.error(name, f"expected an integer, found {brief(number)}")
+        number = int(number)
+        if not _LONG_MIN <= number <= _LONG_MAX:
+            raise self.error(name, f"expected a 64-bit integer, found {brief(number)}")
+        return number
 
     def boolean(self, name: str, default: Any = _MISSING) -> bool:
         value = self._scalar(name, default)
@@ -61,7 +73,7 @@ class Attributes:
             return default
         found = value.get("boolean", False)
         if not isinstance(found, bool):
-            raise self.error(name, f"expected a boolean, found {found!r}")
+            raise self.error(name, f"expected a boolean, found {brief(found)}")
         return found
 
     def string(self, name: str, default: Any = _MISSING) -> str:
@@ -70,7 +82,7 @@ class Attributes:
             return default
         found = value.get("string", "")
         if not isinstance(found, str):
-            raise self.error(name, f"expected a string, found {found!r}")
+            raise self.error(name, f"expected a string, found {brief(found)}")
         return found
 
     # -- lists -------------------------------------------------------------------------------
@@ -94,6 +106,8 @@ class Attributes:
             return default
         if not all(isinstance(item, int) and not isinstance(item, bool) for item in items):
             raise self.error(name, f"expected a list of integers, found {_describe(items)}")
+        if any(not _LONG_MIN <= item <= _LONG_MAX for item in items):
+            raise self.error(name, "expected 64-bit integers, found a larger one")
         return list(items)
 
     def boolean_list(self, name: str, default: Any = _MISSING) -> List[bool]:
@@ -156,7 +170,7 @@ class Attributes:
             flat = value[bases[0]]
         array = self._float_array(name, flat)
         dims = self.tensor_dims(name, value)
-        expected = int(np.prod(dims)) if dims else 1
+        expected = math.prod(dims) if dims else 1
         if dims is not None and expected != array.size:
             raise self.error(name, f"tensor has {array.size} values but its shape {list(dims)} needs {expected}")
         return array
@@ -170,9 +184,15 @@ class Attributes:
         if shape is None:
             return None
         try:
-            return [int(d.get("size", 0)) for d in shape.get("dimensions", [])]
-        except (AttributeError, TypeError, ValueError):
-            raise self.error(name, f"malformed tensor shape {shape!r}") from None
+            sizes = [d.get("size", 0) for d in shape.get("dimensions", [])]
+            if len(sizes) == 1 and isinstance(sizes[0], list):  # MLeap's Python writer before 0.16
+                sizes = sizes[0]
+            dims = [_whole(size) for size in sizes]
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            raise self.error(name, f"malformed tensor shape {brief(shape)}") from None
+        if any(d < 0 for d in dims):
+            raise self.error(name, f"tensor shape {dims} has a negative dimension")
+        return dims
 
     # -- plumbing ----------------------------------------------------------------------------
     def error(self, name: str, message: str) -> BundleError:
@@ -214,19 +234,21 @@ class Attributes:
         if not present:
             other = [key for key in value if key not in keys]
             if other:
-                raise self.error(name, f"expected a number, found a {other[0]} value")
+                raise self.error(name, f"expected a number, found a {brief(other[0])} value")
             return zero  # the Scala writer omits zeros
         found = value[present[0]]
         if found is None:  # spray-json writes NaN and infinities as null
             return math.nan
         if isinstance(found, bool) or not isinstance(found, (int, float)):
-            raise self.error(name, f"expected a number, found {found!r}")
+            raise self.error(name, f"expected a number, found {brief(found)}")
         return found
 
     def _float_array(self, name: str, items: List[Any]) -> np.ndarray:
+        if any(isinstance(item, bool) for item in items):  # numpy would read true as 1.0
+            raise self.error(name, f"expected numbers, found {_describe(items)}")
         try:
             return np.array([math.nan if item is None else item for item in items], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise self.error(name, f"expected numbers, found {_describe(items)}") from None
 
     def _data_shape(self, name: str, index: int, item: Any) -> DataType:
@@ -234,8 +256,14 @@ class Attributes:
             raise self.error(name, f"element {index}: expected a data shape, found {_describe(item)}")
         dims = None
         if "tensorShape" in item:
-            dims = tuple(int(d.get("size", 0)) for d in item["tensorShape"].get("dimensions", []))
-        return DataType("double", item["base"], dims, bool(item.get("isNullable", True)))
+            try:
+                dims = tuple(_whole(d.get("size", 0)) for d in item["tensorShape"].get("dimensions", []))
+            except (AttributeError, TypeError, ValueError, OverflowError):
+                raise self.error(name, f"element {index}: malformed tensorShape {brief(item['tensorShape'])}") from None
+        nullable = item.get("isNullable", True)
+        if not isinstance(nullable, bool):
+            raise self.error(name, f"element {index}: isNullable must be true or false, found {brief(nullable)}")
+        return DataType("double", item["base"], dims, nullable)
 
     def data_shape(self, name: str, default: Any = _MISSING) -> DataType:
         """One data shape Value (``{"data_shape": {...}}``), as Spark's binarizer writes ``input_shapes``."""
@@ -250,8 +278,17 @@ class Attributes:
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
         kind = value.get("type", "scalar")
-        return f"a {kind} value with keys {sorted(value)}"
+        kind = kind if isinstance(kind, str) and len(kind) <= 40 else brief(kind)
+        keys = sorted(value)
+        return f"a {kind} value with keys {keys if len(keys) <= 8 else brief(keys)}"
     if isinstance(value, list):
         kinds = sorted({type(item).__name__ for item in value})
         return f"a list of {', '.join(kinds) or 'nothing'}"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {brief(value)}"
+
+
+def _whole(size: Any) -> int:
+    """A dimension size: an integer (or an integral float, as some writers store it), never a bool."""
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or size != int(size):
+        raise ValueError(f"not a whole number: {brief(size)}")
+    return int(size)

@@ -8,15 +8,14 @@ recomputed: scoring must use the file's value to choose the same child as the JV
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-from flink_ml_udf.errors import BundleError
+from flink_ml_udf.errors import BundleError, brief
 from flink_ml_udf.mleap import protobuf_format
+from flink_ml_udf.mleap.json_document import parse_json, real_number, whole_number
 
 
 @dataclass
@@ -42,23 +41,27 @@ class ClusterTree:
         return self.centers.shape[1]
 
 
-def parse_cluster_tree_json(text: str, where: str) -> ClusterTree:
+#: ``reserve(bytes, what)``: a load-budget check before the tree's arrays are allocated.
+Reserve = Callable[[int, str], None]
+
+
+def _no_budget(size: int, what: str) -> None:
+    """No load budget (tests reading a tree file alone)."""
+
+
+def parse_cluster_tree_json(text: str, where: str, reserve: Reserve = _no_budget) -> ClusterTree:
     lines = [line for line in text.splitlines() if line.strip()]
     records = []
     for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{where}: line {number} is not valid JSON: {exc}") from None
-        records.append((record, f"{where}: line {number}"))
-    return _build(_iter_json(records), where)
+        records.append((parse_json(line, f"{where}: line {number}", BundleError), f"{where}: line {number}"))
+    return _build(_iter_json(records), where, reserve)
 
 
-def parse_cluster_tree_pb(data: bytes, where: str) -> ClusterTree:
+def parse_cluster_tree_pb(data: bytes, where: str, reserve: Reserve = _no_budget) -> ClusterTree:
     """``tree.pb`` (int32-BE length-prefixed ``ml.bundle.ctree.Node`` messages), decoded by the shared
     protobuf module into the records a ``tree.json`` holds, then checked by the same code."""
     records = protobuf_format.parse_cluster_tree_pb(data, where)
-    return _build(_iter_json([(r, f"{where}: node {i}") for i, r in enumerate(records)]), where)
+    return _build(_iter_json([(r, f"{where}: node {i}") for i, r in enumerate(records)]), where, reserve)
 
 
 def _iter_json(records: List[Tuple[Any, str]]):
@@ -69,36 +72,35 @@ def _iter_json(records: List[Tuple[Any, str]]):
         if missing:
             raise BundleError(f"{where}: cluster node lacks {', '.join(missing)}")
         try:
+            values = record["values"]
+            if not isinstance(values, list):
+                raise ValueError(f"values must be a list, found {brief(values)}")
             yield ClusterNode(
-                index=_integer(record["index"]),
-                norm=math.nan if record["norm"] is None else float(record["norm"]),
-                center=[math.nan if v is None else float(v) for v in record["values"]],
-                n_children=_integer(record["numChildren"]),
+                index=whole_number(record["index"]),
+                norm=real_number(record["norm"]),
+                center=[real_number(v) for v in values],
+                n_children=whole_number(record["numChildren"]),
             )
         except (TypeError, ValueError) as exc:
             raise BundleError(f"{where}: malformed cluster node ({exc})") from None
 
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise ValueError(f"expected an integer, found {value!r}")
-    return int(value)
+def _build(nodes, where: str, reserve: Reserve) -> ClusterTree:
+    """Link pre-order nodes into a tree and flatten it; checks MLeap's index-sign rule.
 
-
-def _build(nodes, where: str) -> ClusterTree:
-    """Link pre-order nodes into a tree and flatten it; checks MLeap's index-sign rule."""
+    Iterative: ``open_nodes`` holds (position, children still to read) of the nodes on the current
+    path, so a deep tree costs list entries, not stack frames."""
     flat: List[ClusterNode] = []
     links: Dict[int, List[int]] = {}
-    depth = [0]
-
-    def read(level: int) -> int:
+    depth = 0
+    open_nodes: List[List[int]] = []  # [position, children left to read]
+    while True:
         try:
             node = next(nodes)
         except StopIteration:
             raise BundleError(f"{where}: tree file ends after {len(flat)} nodes, in the middle of the tree") from None
         position = len(flat)
         flat.append(node)
-        depth[0] = max(depth[0], level)
         if node.n_children < 0:
             raise BundleError(f"{where}: node {position} has a negative child count {node.n_children}")
         leaf = node.n_children == 0
@@ -106,14 +108,22 @@ def _build(nodes, where: str) -> ClusterTree:
             raise BundleError(f"{where}: leaf node {position} has negative index {node.index}")
         if not leaf and node.index >= 0:
             raise BundleError(f"{where}: internal node {position} has index {node.index}, expected a negative one")
-        links[position] = [read(level + 1) for _ in range(node.n_children)]
-        return position
-
-    read(0)
+        if open_nodes:
+            links[open_nodes[-1][0]].append(position)
+            open_nodes[-1][1] -= 1
+        depth = max(depth, len(open_nodes))
+        links[position] = []
+        if not leaf:
+            open_nodes.append([position, node.n_children])
+        while open_nodes and open_nodes[-1][1] == 0:
+            open_nodes.pop()
+        if not open_nodes:
+            break
     widths = {len(node.center) for node in flat}
     if len(widths) != 1:
         raise BundleError(f"{where}: cluster centers differ in length: {sorted(widths)}")
     width = max((len(c) for c in links.values()), default=0)
+    reserve(len(flat) * max(width, 1) * 8, f"the child table of a cluster tree of {len(flat)} nodes")
     children = np.full((len(flat), max(width, 1)), -1, dtype=np.int64)
     for position, kids in links.items():
         children[position, : len(kids)] = kids
@@ -122,5 +132,5 @@ def _build(nodes, where: str) -> ClusterTree:
         norm=np.array([node.norm for node in flat], dtype=np.float64),
         centers=np.array([node.center for node in flat], dtype=np.float64).reshape(len(flat), widths.pop()),
         children=children,
-        depth=depth[0],
+        depth=depth,
     )

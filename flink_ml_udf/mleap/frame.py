@@ -13,7 +13,7 @@ keep computing on rejected rows with harmless stand-in values; the results there
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -27,11 +27,12 @@ ON_INVALID = ("raise", "mark")
 class Frame:
     """An ordered set of equally long, typed columns plus the rows rejected so far."""
 
-    def __init__(self, n_rows: int, on_invalid: str = "raise") -> None:
+    def __init__(self, n_rows: int, on_invalid: str = "raise", row_offset: int = 0) -> None:
         if on_invalid not in ON_INVALID:
             raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
         self.n_rows = n_rows
         self.on_invalid = on_invalid
+        self.row_offset = row_offset  # of a slice of a larger batch (rows() below): errors name batch rows
         self._columns: Dict[str, np.ndarray] = {}
         self._types: Dict[str, DataType] = {}
         self._nulls: Dict[str, np.ndarray] = {}
@@ -107,7 +108,7 @@ class Frame:
         if not rows.any():
             return
         if self.on_invalid == "raise":
-            first = int(np.flatnonzero(rows)[0])
+            first = int(np.flatnonzero(rows)[0]) + self.row_offset
             count = int(rows.sum())
             raise ScoringError(f"{reason} (row {first}{'' if count == 1 else f' and {count - 1} more'})")
         self.rejected |= rows
@@ -121,6 +122,39 @@ class Frame:
         mask = self.nulls(name)
         if mask is not None:
             self.reject(mask, f"{who}: input column {name!r} is null")
+
+    # -- slices of a batch too large for the memory budget -----------------------------------
+    def rows(self, start: int, stop: int) -> "Frame":
+        """Rows ``start:stop`` as a frame of their own (views of this frame's columns), to score a batch
+        in slices; :meth:`take_rows` brings chosen results back."""
+        part = Frame(stop - start, self.on_invalid, self.row_offset + start)
+        for name, values in self._columns.items():
+            part._columns[name] = values[start:stop]
+            part._types[name] = self._types[name]
+            if name in self._nulls and self._nulls[name][start:stop].any():
+                part._nulls[name] = self._nulls[name][start:stop]
+        part.rejected[:] = self.rejected[start:stop]
+        part.skipped[:] = self.skipped[start:stop]
+        return part
+
+    def take_rows(self, part: "Frame", start: int, names: Sequence[str]) -> None:
+        """Copy columns ``names`` of the scored slice ``part`` (from :meth:`rows`) into rows ``start..``;
+        a column is created, full height, by the first slice that brings it."""
+        stop = start + part.n_rows
+        for name in names:
+            values = part.get(name, "slice")
+            if name not in self._columns:
+                self._columns[name] = np.empty((self.n_rows,) + values.shape[1:], dtype=values.dtype)
+                self._types[name] = part.type_of(name)
+            target = self._columns[name]
+            if target.shape[1:] != values.shape[1:]:
+                raise ScoringError(f"column {name!r} changes width between slices of one batch")
+            target[start:stop] = values
+            if name in part._nulls:
+                self._nulls.setdefault(name, np.zeros(self.n_rows, dtype=bool))[start:stop] = part._nulls[name]
+        self.rejected[start:stop] |= part.rejected
+        self.skipped[start:stop] |= part.skipped
+        self.reasons.extend(part.reasons)
 
     @property
     def kept(self) -> np.ndarray:

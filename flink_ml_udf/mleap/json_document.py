@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, List, Tuple, Union
 
-from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.errors import FlinkMlUdfError, brief
 
 
 def _unique_keys(pairs: List[Tuple[str, Any]]) -> dict:
@@ -49,3 +49,23 @@ def parse_json(data: Union[bytes, str], where: str, error: Callable[[str], Flink
         raise error(f"{where} is not valid {what}: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python converts
         raise error(f"{where} is not valid {what}: {exc}") from None
+
+
+def whole_number(value: Any) -> int:
+    """A JSON integer (or an integral float, as some writers store one); ``ValueError`` otherwise.
+    Booleans are not numbers here, although Python counts them as ints."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value != int(value):
+        raise ValueError(f"expected a whole number, found {brief(value)}")
+    return int(value)
+
+
+def real_number(value: Any) -> float:
+    """A JSON number as a double (``null`` is NaN, as spray-json writes NaN); ``ValueError`` otherwise."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, found {brief(value)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"expected a double, found {brief(value)}") from None

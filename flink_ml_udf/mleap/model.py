@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from flink_ml_udf.errors import BundleError, ScoringError
+from flink_ml_udf.mleap.budget import DEFAULT_MAX_BATCH_BYTES, LoadBudget, format_bytes, rows_that_fit
 from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, open_bundle_files
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops import Column, Op
@@ -28,13 +30,43 @@ class BundleInfo:
 
 
 class Model:
-    """An MLeap bundle ready to score batches of rows."""
+    """An MLeap bundle ready to score batches of rows.
 
-    def __init__(self, root: Op, info: BundleInfo) -> None:
+    ``max_batch_bytes`` bounds the columns one batch holds at once (see
+    :mod:`flink_ml_udf.mleap.budget`): an op whose single output row exceeds it is refused here, at
+    load; a batch whose rows do not fit is scored in slices of rows that do, or refused before
+    anything is allocated.
+    """
+
+    def __init__(self, root: Op, info: BundleInfo, max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> None:
         self.root = root
         self.info = info
         self.input_schema: List[Column] = list(root.inputs)
         self.output_schema: List[Column] = list(root.outputs)
+        self.max_batch_bytes = max_batch_bytes
+        self.row_bytes = self._row_bytes()  # what one row of every op's outputs takes while scoring
+        self.max_rows = rows_that_fit(self.row_bytes, max_batch_bytes)
+
+    def _row_bytes(self) -> int:
+        total = 0
+        for op in self.ops:
+            if op.children:  # a pipeline's outputs are its children's
+                continue
+            actual = getattr(op, "output_row_bytes", None)  # an op whose declared shape is not what it holds
+            if actual is not None:
+                total += actual
+                continue
+            for column in op.outputs:
+                width = column_width(column)
+                if 8 * width > self.max_batch_bytes:
+                    raise BundleError(
+                        f"bundle {self.info.location} → {op.who}: output column {column.name!r} holds {width} values "
+                        f"per row ({format_bytes(8 * width)}), more than the batch memory budget of "
+                        f"{format_bytes(self.max_batch_bytes)} (max_batch_bytes)"
+                    )
+                total += 8 * width
+            total += getattr(op, "scratch_row_bytes", 0)
+        return total
 
     @property
     def ops(self) -> List[Op]:
@@ -68,10 +100,27 @@ class Model:
             f"(inputs: {', '.join(c.name for c in self.input_schema)})"
         )
 
-    def transform(self, frame: Frame) -> Frame:
-        """Run every op over ``frame`` in place, appending their output columns; returns ``frame``."""
+    def transform(self, frame: Frame, keep: Optional[Sequence[str]] = None) -> Frame:
+        """Run every op over ``frame`` in place, appending their output columns; returns ``frame``.
+
+        A batch with more rows than the batch budget holds is scored in slices when ``keep`` names
+        the only output columns the caller reads (a UDF's results): each slice's other columns are
+        dropped with the slice. Without ``keep`` such a batch is refused before anything is allocated.
+        """
         try:
-            self.root.transform(frame)
+            if frame.n_rows <= max(self.max_rows, 1):
+                self.root.transform(frame)
+            elif keep is None:
+                raise ScoringError(
+                    f"a batch of {frame.n_rows} rows needs {format_bytes(frame.n_rows * self.row_bytes)} for its "
+                    f"output columns, more than the batch memory budget of {format_bytes(self.max_batch_bytes)} "
+                    f"(max_batch_bytes); at most {self.max_rows} rows fit"
+                )
+            else:
+                for start in range(0, frame.n_rows, self.max_rows):
+                    part = frame.rows(start, min(start + self.max_rows, frame.n_rows))
+                    self.root.transform(part)
+                    frame.take_rows(part, start, keep)
         except ScoringError as exc:
             raise exc.within(f"bundle {self.info.location}") from exc
         return frame
@@ -99,13 +148,29 @@ def as_column_array(values: Any, dtype: DataType) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def load_bundle(location: str, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Model:
-    """Load a local bundle (folder or zip) into a :class:`Model`."""
-    return load_bundle_files(open_bundle_files(location, max_unpacked_bytes))
+def column_width(column: Column) -> int:
+    """Values one row of ``column`` holds in a frame: a tensor's declared size, else one."""
+    dims = column.dtype.dims
+    if column.dtype.shape == "tensor" and dims and all(isinstance(d, int) and d >= 0 for d in dims):
+        return max(math.prod(dims), 1)
+    return 1
 
 
-def load_bundle_files(files: BundleFiles) -> Model:
-    reader = BundleReader(files)
+def load_bundle(
+    location: str,
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+) -> Model:
+    """Load a local bundle (folder or zip) into a :class:`Model`. ``max_unpacked_bytes`` bounds what its
+    files unpack to and what its ops build at load; ``max_batch_bytes`` what a batch holds at once."""
+    files = open_bundle_files(location, max_unpacked_bytes)
+    return load_bundle_files(files, LoadBudget(max_unpacked_bytes), max_batch_bytes)
+
+
+def load_bundle_files(
+    files: BundleFiles, load_budget: Optional[LoadBudget] = None, max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
+) -> Model:
+    reader = BundleReader(files, load_budget)
     info = reader.info
     root = reader.load_root()
     return Model(
@@ -118,6 +183,7 @@ def load_bundle_files(files: BundleFiles) -> Model:
             timestamp=str(info.get("timestamp", "")),
             uid=str(info.get("uid", "")),
         ),
+        max_batch_bytes,
     )
 
 

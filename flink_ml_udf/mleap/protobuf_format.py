@@ -272,11 +272,12 @@ def _decision_record(node: Message, where: str) -> Dict[str, Any]:
 def parse_cluster_tree_pb(data: bytes, where: str) -> List[Dict[str, Any]]:
     """A bisecting k-means ``tree.pb`` as the pre-order records its ``tree.json`` lines hold
     (``index``, ``norm``, ``values``, ``numChildren``): exactly the tree's nodes, read the JVM's way
-    (a node, then its ``numChildren`` children, each recursively); trailing bytes are ignored."""
+    (a node, then its ``numChildren`` children, each recursively, here with a counter of the nodes
+    still owed instead of recursion); trailing bytes are ignored."""
     frames = tree_frames(data, where)
     records: List[Dict[str, Any]] = []
-
-    def read() -> None:
+    owed = 1  # nodes the tree still needs: the root, then each node's children
+    while owed:
         try:
             offset, payload = next(frames)
         except StopIteration:
@@ -288,8 +289,5 @@ def parse_cluster_tree_pb(data: bytes, where: str) -> List[Dict[str, Any]]:
         records.append(
             {"index": index, "norm": node.norm, "values": list(node.values), "numChildren": node.num_children}
         )
-        for _ in range(node.num_children):
-            read()
-
-    read()
+        owed += node.num_children - 1
     return records

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from flink_ml_udf.errors import BundleError, brief
 from flink_ml_udf.mleap.attributes import Attributes
-from flink_ml_udf.mleap.files import BundleFiles, clean_path
+from flink_ml_udf.mleap.budget import LoadBudget
+from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, clean_path
 from flink_ml_udf.mleap.json_document import parse_json
 from flink_ml_udf.mleap.ops import Op, op_class
 from flink_ml_udf.mleap.protobuf_format import decode_model, decode_node
@@ -56,7 +57,7 @@ def basic_types_of(mleap_version: Any) -> Mapping[int, str]:
 class BundleReader:
     """Loads the op graph of one bundle. One instance per bundle; it keeps no state after load."""
 
-    def __init__(self, files: BundleFiles) -> None:
+    def __init__(self, files: BundleFiles, load_budget: Optional[LoadBudget] = None) -> None:
         self.files = files
         self.info = read_json(files, "bundle.json")
         fmt = self.info.get("format")
@@ -72,6 +73,7 @@ class BundleReader:
             file_extension=FORMAT_EXTENSIONS[fmt],
             read_bytes=files.read_bytes,
             formatted_file=self.formatted_file,
+            load_budget=load_budget or LoadBudget(DEFAULT_MAX_UNPACKED_BYTES),
         )
 
     def load_root(self) -> Op:

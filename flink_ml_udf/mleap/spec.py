@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 
 from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap.attributes import Attributes
+from flink_ml_udf.mleap.budget import LoadBudget
 
 if TYPE_CHECKING:  # pragma: no cover
     from flink_ml_udf.mleap.ops.base import Op
@@ -33,6 +34,17 @@ class ModelSpec:
     folder: str
     context: str
     bundle: "BundleContext" = field(repr=False)
+
+    def reserve(self, size: int, what: str, attribute: Optional[str] = None) -> None:
+        """Account ``size`` bytes that ``what`` (built from ``attribute``, if one) takes at load, before
+        allocating it; past the bundle's load budget, an error naming the node and attribute."""
+
+        def error(message: str) -> BundleError:
+            if attribute is None:
+                return BundleError(f"{self.context}: {message}")
+            return self.attributes.error(attribute, message)
+
+        self.bundle.load_budget.reserve(size, what, error)
 
     def as_node(self, name: str, inputs: List["Socket"], outputs: List["Socket"]) -> "NodeSpec":
         """This sub-model bound to frame columns, so any op can load it: sub-models (one-vs-rest
@@ -96,6 +108,8 @@ class BundleContext:
     # (folder, stem) -> "folder/stem.json" or "folder/stem.pb": the bundle format's file, or the other
     # format's when only that one is there (bundles mixing JSON and protobuf files).
     formatted_file: Callable[[str, str], str]
+    # What ops may allocate at load from attribute sizes (flink_ml_udf.mleap.budget).
+    load_budget: LoadBudget = field(default_factory=lambda: LoadBudget(1 << 30))
 
 
 def _ports(sockets: List[Socket]) -> str:

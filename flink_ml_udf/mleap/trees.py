@@ -1,6 +1,9 @@
 """Decision trees: reading MLeap tree files and scoring whole forests at once.
 
 A tree file lists nodes depth-first (node, left subtree, right subtree), one JSON object per line.
+It is read iteratively, so a tree thousands of levels deep loads (the JVM reads those), and every
+index is checked as it is decoded: a negative ``featureIndex`` or a category that is not a whole
+number below ``numCategories`` is an error naming the line, never an index numpy would wrap.
 Every tree of an ensemble is flattened into one set of node arrays, and all trees are walked in
 lock-step for a whole batch (hummingbird's "tree traversal" strategy): each step moves every
 (row, tree) pair one level down with array indexing. Leaves point to themselves, so pairs that
@@ -9,13 +12,13 @@ arrive early simply stay put until the deepest tree is done.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from flink_ml_udf.errors import BundleError, ScoringError
+from flink_ml_udf.errors import BundleError, ScoringError, brief
+from flink_ml_udf.mleap.json_document import parse_json, real_number, whole_number
 from flink_ml_udf.mleap.protobuf_format import decision_tree_records
 
 
@@ -45,31 +48,29 @@ def parse_tree_pb(data: bytes, where: str) -> List[_Node]:
 def _json_records(text: str, where: str) -> Iterator[Tuple[str, Any]]:
     """``(where, record)`` per non-empty line of a ``tree.json`` (``\n`` or ``\r\n`` endings)."""
     for line_no, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{where}: line {line_no} is not valid JSON: {exc}") from None
-        yield f"{where}: line {line_no}", record
+        yield f"{where}: line {line_no}", parse_json(line, f"{where}: line {line_no}", BundleError)
 
 
 def _pre_order(records: Iterator[Tuple[str, Any]], where: str) -> List[_Node]:
-    """Rebuild a tree from its records in pre-order: node, left subtree, right subtree."""
-    nodes: List[_Node] = []
+    """Rebuild a tree from its records in pre-order: node, left subtree, right subtree.
 
-    def read() -> int:
+    Iterative: ``slots`` holds the child links still to fill, the next one on top, so depth costs
+    list entries, not stack frames."""
+    nodes: List[_Node] = []
+    slots: List[Optional[Tuple[int, str]]] = [None]  # (parent, "left" | "right"); None for the root
+    while slots:
+        slot = slots.pop()
         try:
             position, record = next(records)
         except StopIteration:
             raise BundleError(f"{where}: tree file ends after {len(nodes)} nodes, in the middle of the tree") from None
-        index = len(nodes)
         node = _decode_node(record, position)
-        nodes.append(node)
+        if slot is not None:
+            setattr(nodes[slot[0]], slot[1], len(nodes))
         if node.kind != "leaf":
-            node.left = read()
-            node.right = read()
-        return index
-
-    read()
+            slots.append((len(nodes), "right"))
+            slots.append((len(nodes), "left"))
+        nodes.append(node)
     return nodes
 
 
@@ -77,30 +78,61 @@ def _decode_node(record: Dict[str, Any], where: str) -> _Node:
     kind = record.get("type") if isinstance(record, dict) else None
     try:
         if kind == "leaf":
-            values = [float("nan") if v is None else float(v) for v in record["values"]]
-            if not values:
+            values = record["values"]
+            if not isinstance(values, list) or not values:
                 raise BundleError(f"{where}: leaf has no values")
-            return _Node("leaf", values=values)
+            return _Node("leaf", values=[real_number(v) for v in values])
         if kind == "internal":
             split = record["split"]
-            if split.get("type") == "continuous":
-                threshold = split["threshold"]
-                return _Node(
-                    "continuous",
-                    feature=int(split["featureIndex"]),
-                    threshold=float("nan") if threshold is None else float(threshold),
-                )
-            if split.get("type") == "categorical":
+            split_type = split.get("type")
+            if split_type == "continuous":
+                return _Node("continuous", feature=_feature(split, where), threshold=real_number(split["threshold"]))
+            if split_type == "categorical":
                 return _Node(
                     "categorical",
-                    feature=int(split["featureIndex"]),
-                    categories=[float(c) for c in split["categories"]],
-                    is_left=bool(split["isLeft"]),
+                    feature=_feature(split, where),
+                    categories=_categories(split, where),
+                    is_left=_flag(split["isLeft"]),
                 )
-            raise BundleError(f"{where}: unknown split type {split.get('type')!r}")
-    except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"{where}: unknown split type {brief(split_type)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"{where}: malformed {kind} node ({type(exc).__name__}: {exc})") from None
-    raise BundleError(f"{where}: node type {kind!r} is not 'internal' or 'leaf'")
+    raise BundleError(f"{where}: node type {brief(kind)} is not 'internal' or 'leaf'")
+
+
+def _feature(split: Dict[str, Any], where: str) -> int:
+    feature = whole_number(split["featureIndex"])
+    if feature < 0:
+        raise BundleError(f"{where}: featureIndex {feature} is negative")
+    return feature
+
+
+def _categories(split: Dict[str, Any], where: str) -> List[float]:
+    """The categories going left (or right): whole numbers in ``[0, numCategories)``, as Spark writes."""
+    categories = [whole_number(c) for c in split["categories"]]
+    limit = split.get("numCategories")
+    limit = None if limit is None else whole_number(limit)
+    for category in categories:
+        if category < 0 or (limit is not None and category >= limit):
+            bound = f"[0, {limit})" if limit is not None else "0 or more"
+            raise BundleError(f"{where}: category {category} is not a category index {bound} (numCategories)")
+    return [float(c) for c in categories]
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"isLeft must be true or false, found {brief(value)}")
+    return value
+
+
+def table_bytes(trees: List[List[_Node]]) -> int:
+    """Bytes :class:`TreeEnsemble` allocates for ``trees``: node arrays plus the categorical table
+    (categorical nodes x (largest category + 1)), for a load-budget check before building it."""
+    nodes = sum(len(tree) for tree in trees)
+    width = max((len(node.values) for tree in trees for node in tree), default=1)
+    categorical = [node for tree in trees for node in tree if node.kind == "categorical"]
+    table_width = 1 + max((int(c) for node in categorical for c in node.categories), default=0)
+    return nodes * (6 * 8 + width * 8) + len(categorical) * table_width
 
 
 class TreeEnsemble:

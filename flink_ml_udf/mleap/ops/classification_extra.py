@@ -52,6 +52,10 @@ class NaiveBayes(ExactWidth, Classifier):
         if self.model_type not in self.MODEL_TYPES:
             raise attrs.error("model_type", f"{self.model_type!r} is not one of {', '.join(self.MODEL_TYPES)}")
         k = self.pi.size
+        if k != num_classes:  # checked before the matrices are built from these sizes
+            raise attrs.error("pi", f"has {k} class priors, expected num_classes = {num_classes}")
+        if k < 1:
+            raise attrs.error("pi", "is empty: a classifier needs at least one class")
         if theta.size != k * num_features:
             raise attrs.error("theta", f"has {theta.size} values, expected {k} classes x {num_features} features")
         theta = theta.reshape((k, num_features), order="F")
@@ -67,8 +71,6 @@ class NaiveBayes(ExactWidth, Classifier):
             self.negative_sum = blas.gemv_j11(np.ones((1, num_features)), negative, np.zeros(k))[0]
         super().__init__(spec, num_features, num_classes)
         self.check_thresholds_length(spec)
-        if k != num_classes:
-            raise attrs.error("pi", f"has {k} class priors, expected num_classes = {num_classes}")
 
     def features(self, frame: Frame) -> np.ndarray:
         x = super().features(frame)

@@ -164,9 +164,13 @@ def _sequential_squared_norms(rows: np.ndarray) -> np.ndarray:
 def read_cluster_tree(spec: NodeSpec) -> ClusterTree:
     path = spec.bundle.formatted_file(spec.folder, "tree")
     where = f"{spec.context} → {path}"
+
+    def reserve(size: int, what: str) -> None:
+        spec.reserve(size, what)
+
     if path.endswith(".pb"):
-        return parse_cluster_tree_pb(spec.bundle.read_bytes(path), where)
-    return parse_cluster_tree_json(spec.bundle.read_text(path), where)
+        return parse_cluster_tree_pb(spec.bundle.read_bytes(path), where, reserve)
+    return parse_cluster_tree_json(spec.bundle.read_text(path), where, reserve)
 
 
 @register("gaussian_mixture")

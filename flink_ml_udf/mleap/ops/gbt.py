@@ -12,25 +12,26 @@ import numpy as np
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.ops.model_kernels import dense_dot
-from flink_ml_udf.mleap.ops.trees import forest_trees
+from flink_ml_udf.mleap.ops.trees import TreeModel, build_ensemble, forest_trees, tree_sizes
 from flink_ml_udf.mleap.spec import NodeSpec
-from flink_ml_udf.mleap.trees import TreeEnsemble
 
 
-class _Boosted:
+class _Boosted(TreeModel):
     """The weighted tree sum shared by both GBT ops."""
 
-    ensemble: TreeEnsemble
     weights: np.ndarray
 
-    def load_trees(self, spec: NodeSpec) -> None:
-        self.ensemble = TreeEnsemble(forest_trees(spec, "decision_tree_regression"), spec.context)
+    def load_trees(self, spec: NodeSpec) -> int:
+        """Load the trees; returns ``num_features``."""
+        num_features, _ = tree_sizes(spec, classifier=False)
+        self.ensemble = build_ensemble(spec, forest_trees(spec, "decision_tree_regression", num_features))
         self.weights = spec.attributes.double_list("tree_weights")
         if len(self.weights) != self.ensemble.n_trees:
             # The JVM fails only when it scores (a dot of unequal lengths); failing at load says why sooner.
             raise spec.attributes.error(
                 "tree_weights", f"has {len(self.weights)} weights for {self.ensemble.n_trees} trees"
             )
+        return num_features
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         return dense_dot(self.ensemble.leaf_values(x)[:, :, 0], self.weights)
@@ -39,8 +40,7 @@ class _Boosted:
 @register("gbt_regression")
 class GBTRegression(_Boosted, Regressor):
     def __init__(self, spec: NodeSpec) -> None:
-        self.load_trees(spec)
-        super().__init__(spec, spec.attributes.long("num_features"))
+        super().__init__(spec, self.load_trees(spec))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.margin(x)
@@ -57,14 +57,14 @@ class GBTClassifier(_Boosted, Classifier):
 
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
-        self.load_trees(spec)
+        num_features = self.load_trees(spec)
         num_classes = attrs.long("num_classes")
         if num_classes != 2:
             raise attrs.error("num_classes", f"GBT classification is binary, found {num_classes} classes")
         loss = attrs.string("lossType", None)
         if loss is not None and loss != "logistic":
             raise attrs.error("lossType", f"only 'logistic' is supported, found {loss!r}")
-        super().__init__(spec, attrs.long("num_features"), 2)
+        super().__init__(spec, num_features, 2)
         self.check_thresholds_length(spec)
 
     def raw(self, x: np.ndarray) -> np.ndarray:

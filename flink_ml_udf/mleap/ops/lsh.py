@@ -48,6 +48,15 @@ class HashOp(Op):
         hashes = self.hashes(x, frame)
         frame.add(self.outputs[0].name, hashes[:, :, None], self.outputs[0].dtype)
 
+    @property
+    def output_row_bytes(self) -> int:
+        """MLeap declares the output ``[input_size, 1]``; a row holds one value per hash function."""
+        return 8 * self.n_hashes
+
+    @property
+    def n_hashes(self) -> int:
+        raise NotImplementedError
+
 
 @register("min_hash_lsh")
 class MinHashLSH(HashOp):
@@ -62,9 +71,16 @@ class MinHashLSH(HashOp):
         if a.size != b.size:
             raise attrs.error("random_coefficients_b", f"has {b.size} values but 'random_coefficients_a' has {a.size}")
         super().__init__(spec, attrs.long("input_size"))
+        spec.reserve(
+            3 * 8 * max(self.size, 0) * a.size, f"a table of {a.size} hashes of {self.size} indices", "input_size"
+        )
         element = np.arange(1, self.size + 1, dtype=np.int64)[:, None]
         hashed = wrap_int32(wrap_int32(element * a[None, :]) + b[None, :])
         self.table = np.fmod(hashed, HASH_PRIME)  # (input_size, k): every feature index, every function
+
+    @property
+    def n_hashes(self) -> int:
+        return self.table.shape[1]
 
     def hashes(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         active = x != 0.0  # NaN counts as non-zero, as in Spark's numNonzeros
@@ -94,6 +110,10 @@ class BucketedRandomProjectionLSH(HashOp):
         self.bucket_length = attrs.double("bucket_length")
         super().__init__(spec, size)
         self.units = np.array(vectors, dtype=np.float64).reshape(len(vectors), size)
+
+    @property
+    def n_hashes(self) -> int:
+        return len(self.units)
 
     def hashes(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -7,7 +7,7 @@ fractions (sklearn >= 1.4); MLeap normalizes them at scoring time, and so does t
 from __future__ import annotations
 
 import posixpath
-from typing import List
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -16,43 +16,96 @@ from flink_ml_udf.mleap.kernels import normalize_rows, seq_sum
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.spec import ModelSpec, NodeSpec
-from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json, parse_tree_pb
+from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json, parse_tree_pb, table_bytes
 
 
-def read_tree(model: ModelSpec, expected_op: str):
-    """The nodes of the tree file stored beside a tree model (``tree.json`` or ``tree.pb``)."""
+def read_tree(model: ModelSpec, expected_op: str, num_features: int, num_classes: Optional[int] = None):
+    """The nodes of the tree file stored beside a tree model (``tree.json`` or ``tree.pb``), checked
+    against the model's declared sizes: every split on a feature below ``num_features``, and for a
+    classifier (``num_classes``) every leaf holding one value per class."""
     if model.op != expected_op:
         raise BundleError(f"{model.context}: expected a {expected_op} sub-model, found op {model.op!r}")
     path = model.bundle.formatted_file(model.folder, "tree")
+    where = f"{model.context} → {path}"
     if path.endswith(".pb"):
-        return parse_tree_pb(model.bundle.read_bytes(path), f"{model.context} → {path}")
-    return parse_tree_json(model.bundle.read_text(path), f"{model.context} → {path}")
+        nodes = parse_tree_pb(model.bundle.read_bytes(path), where)
+    else:
+        nodes = parse_tree_json(model.bundle.read_text(path), where)
+    for position, node in enumerate(nodes):
+        if node.kind != "leaf" and node.feature >= num_features:
+            raise BundleError(
+                f"{where}: node {position} splits on feature {node.feature}, but the model has {num_features} "
+                "features (num_features)"
+            )
+        if node.kind == "leaf" and num_classes is not None and len(node.values) != num_classes:
+            raise BundleError(
+                f"{where}: leaf node {position} holds {len(node.values)} values, but the model has {num_classes} "
+                "classes (num_classes)"
+            )
+    return nodes
 
 
-def forest_trees(spec: NodeSpec, tree_op: str) -> List:
+def forest_trees(spec: NodeSpec, tree_op: str, num_features: int, num_classes: Optional[int] = None) -> List:
     """The trees named by a forest's ``trees`` attribute, in that order (never the folder listing)."""
     names = spec.attributes.string_list("trees")
     if not names:
         raise spec.attributes.error("trees", "a forest needs at least one tree")
     spec.attributes.double_list("tree_weights")  # required by MLeap, ignored when scoring
-    return [read_tree(spec.bundle.read_model(posixpath.join(spec.folder, name)), tree_op) for name in names]
+    return [
+        read_tree(spec.bundle.read_model(posixpath.join(spec.folder, name)), tree_op, num_features, num_classes)
+        for name in names
+    ]
+
+
+def build_ensemble(spec: NodeSpec, trees: List) -> TreeEnsemble:
+    """The trees' flat arrays, once their size has been checked against the load budget."""
+    spec.reserve(table_bytes(trees), f"the node arrays of {len(trees)} trees")
+    return TreeEnsemble(trees, spec.context)
+
+
+def tree_sizes(spec: NodeSpec, classifier: bool) -> Tuple[int, Optional[int]]:
+    """``(num_features, num_classes)`` a tree model declares (``num_classes`` only for classifiers)."""
+    attrs = spec.attributes
+    num_features = attrs.long("num_features")
+    if num_features < 0:
+        raise attrs.error("num_features", f"must not be negative, found {num_features}")
+    if not classifier:
+        return num_features, None
+    num_classes = attrs.long("num_classes")
+    if num_classes < 1:
+        raise attrs.error("num_classes", f"must be at least 1, found {num_classes}")
+    return num_features, num_classes
+
+
+class TreeModel:
+    """What every tree op shares: its :class:`TreeEnsemble` and the memory a row costs it."""
+
+    ensemble: TreeEnsemble
+
+    @property
+    def scratch_row_bytes(self) -> int:
+        """Per row while scoring: the leaf reached in every tree and that leaf's values (the batch
+        memory budget counts it besides the output columns)."""
+        return 8 * self.ensemble.n_trees * (1 + self.ensemble.width)
 
 
 @register("decision_tree_regression")
-class DecisionTreeRegression(Regressor):
+class DecisionTreeRegression(TreeModel, Regressor):
     def __init__(self, spec: NodeSpec) -> None:
-        self.ensemble = TreeEnsemble([read_tree(spec, spec.op)], spec.context)
-        super().__init__(spec, spec.attributes.long("num_features"))
+        num_features, _ = tree_sizes(spec, classifier=False)
+        self.ensemble = build_ensemble(spec, [read_tree(spec, spec.op, num_features)])
+        super().__init__(spec, num_features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.ensemble.leaf_values(x)[:, 0, 0]
 
 
 @register("random_forest_regression")
-class RandomForestRegression(Regressor):
+class RandomForestRegression(TreeModel, Regressor):
     def __init__(self, spec: NodeSpec) -> None:
-        self.ensemble = TreeEnsemble(forest_trees(spec, "decision_tree_regression"), spec.context)
-        super().__init__(spec, spec.attributes.long("num_features"))
+        num_features, _ = tree_sizes(spec, classifier=False)
+        self.ensemble = build_ensemble(spec, forest_trees(spec, "decision_tree_regression", num_features))
+        super().__init__(spec, num_features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         # An unweighted mean in list order, as MLeap (tree_weights are ignored).
@@ -60,11 +113,11 @@ class RandomForestRegression(Regressor):
 
 
 @register("decision_tree_classifier")
-class DecisionTreeClassifier(Classifier):
+class DecisionTreeClassifier(TreeModel, Classifier):
     def __init__(self, spec: NodeSpec) -> None:
-        self.ensemble = TreeEnsemble([read_tree(spec, spec.op)], spec.context)
-        attrs = spec.attributes
-        super().__init__(spec, attrs.long("num_features"), attrs.long("num_classes"))
+        num_features, num_classes = tree_sizes(spec, classifier=True)
+        self.ensemble = build_ensemble(spec, [read_tree(spec, spec.op, num_features, num_classes)])
+        super().__init__(spec, num_features, num_classes)
         self.check_thresholds_length(spec)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
@@ -75,14 +128,13 @@ class DecisionTreeClassifier(Classifier):
 
 
 @register("random_forest_classifier")
-class RandomForestClassifier(Classifier):
+class RandomForestClassifier(TreeModel, Classifier):
     def __init__(self, spec: NodeSpec) -> None:
-        self.ensemble = TreeEnsemble(forest_trees(spec, "decision_tree_classifier"), spec.context)
-        attrs = spec.attributes
-        super().__init__(spec, attrs.long("num_features"), attrs.long("num_classes"))
+        num_features, num_classes = tree_sizes(spec, classifier=True)
+        trees = forest_trees(spec, "decision_tree_classifier", num_features, num_classes)
+        self.ensemble = build_ensemble(spec, trees)
+        super().__init__(spec, num_features, num_classes)
         self.check_thresholds_length(spec)
-        if self.ensemble.width < self.num_classes:
-            raise attrs.error("num_classes", f"is {self.num_classes} but tree leaves hold {self.ensemble.width} values")
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         # Votes: each tree's leaf normalized to a distribution, summed over trees (not averaged).

@@ -275,7 +275,10 @@ class DCT(VectorOp):
         attrs = spec.attributes
         self.inverse = attrs.boolean("inverse")
         size = attrs.long("input_size")
+        if size < 0:
+            raise attrs.error("input_size", f"must not be negative, found {size}")
         super().__init__(spec, size, vector(size))
+        spec.reserve(3 * 8 * size * size, f"a {size}x{size} DCT matrix", "input_size")
         matrix = _dct_matrix(size)
         self.matrix = matrix if self.inverse else matrix.T
 
@@ -400,23 +403,26 @@ class Interaction(Op):
 
 def _spark_monomials(n: int, degree: int) -> np.ndarray:
     """Exponent rows in Spark's PolynomialExpansion order (grouped by the power of the last feature,
-    recursively), constant term dropped."""
-    exponents: List[List[int]] = []
-
-    def walk(last: int, deg: int, prefix: List[int]) -> None:
+    recursively), constant term dropped. Walked with an explicit stack (features can number in the
+    thousands); the ``(count, n)`` table is the caller's to budget first (:func:`monomial_count`)."""
+    table = np.zeros((monomial_count(n, degree), n), dtype=np.int64)
+    row = 0
+    # (feature, degree left, powers chosen so far from the last feature down), next to expand on top
+    stack: List[Tuple[int, int, Tuple[int, ...]]] = [(n - 1, degree, ())]
+    while stack:
+        last, deg, prefix = stack.pop()
         if deg == 0 or last < 0:
-            exponents.append(prefix)
-            return
-        for power in range(deg + 1):
-            walk(last - 1, deg - power, prefix + [power])
-
-    walk(n - 1, degree, [])
-    # prefix holds powers from the last feature down; pad the features the recursion never reached.
-    table = np.zeros((len(exponents), n), dtype=np.int64)
-    for row, powers in enumerate(exponents):
-        for step, power in enumerate(powers):
-            table[row, n - 1 - step] = power
+            for step, power in enumerate(prefix):
+                table[row, n - 1 - step] = power
+            row += 1
+            continue
+        stack.extend((last - 1, deg - power, prefix + (power,)) for power in range(deg, -1, -1))
     return table[1:]
+
+
+def monomial_count(n: int, degree: int) -> int:
+    """Monomials of ``n`` features up to ``degree``, the constant included: C(n + degree, degree)."""
+    return math.comb(n + degree, degree)
 
 
 @register("polynomial_expansion")
@@ -431,8 +437,10 @@ class PolynomialExpansion(VectorOp):
         size = attrs.long("input_size")
         if degree < 1 or size < 0:
             raise attrs.error("degree", f"expected degree >= 1 and input_size >= 0, found {degree} and {size}")
+        count = monomial_count(size, degree) - 1
+        spec.reserve(8 * (count + 1) * max(size, 1), f"a table of {count} monomials of {size} features", "degree")
         self.exponents = _spark_monomials(size, degree)
-        super().__init__(spec, size, vector(math.comb(size + degree, degree) - 1))
+        super().__init__(spec, size, vector(count))
 
     def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         product = np.ones((len(x), len(self.exponents)))
