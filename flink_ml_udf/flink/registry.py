@@ -16,7 +16,9 @@ from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import AppConfig, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError, FlinkMlUdfError
 from flink_ml_udf.flink.signature import Signature, derive_signature
+from flink_ml_udf.flink.sql_names import check_udf_names
 from flink_ml_udf.flink.udf import make_udf
+from flink_ml_udf.redact import redact
 
 #: Python worker settings applied unless the job sets its own. Bigger bundles and Arrow batches
 #: amortize the per-batch cost of the Python bridge (measured: bench/RESULTS.md).
@@ -42,7 +44,9 @@ class RegisteredUdf:
         return {f"MODEL_VERSION_{self.entry.udf_name.upper()}": self.version}
 
     def describe(self) -> str:
-        return f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
+        return redact(
+            f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
+        )
 
 
 def configure_python_workers(t_env: TableEnvironment, overrides: Optional[Mapping[str, str]] = None) -> None:
@@ -80,6 +84,7 @@ def register_from_config(
     """Validate every entry, then register one vectorized UDF per entry as a temporary system function,
     replacing a function already registered under the same name."""
     config = load_config(config_or_path) if isinstance(config_or_path, str) else config_or_path
+    check_udf_names(config, t_env)  # a name the planner reserves or uses for a built-in is refused first
     registered = validate(config)
     configure_python_workers(t_env)
     for name, item in registered.items():

@@ -23,9 +23,14 @@ def _quote(value: str) -> str:
 def sql_init_script(config_path: str, kafka: bool = False) -> str:
     """SET lines (Python executable and files, worker defaults), ADD JAR lines (Kafka jars) and one
     ``CREATE TEMPORARY SYSTEM FUNCTION`` per UDF of the config."""
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
     from flink_ml_udf.flink.connectors import kafka_jars
+    from flink_ml_udf.flink.sql_names import check_udf_names
 
     config = load_config(config_path)
+    # The planner says which names its parser reserves and which its built-ins use (a JVM for that).
+    check_udf_names(config, TableEnvironment.create(EnvironmentSettings.in_batch_mode()))
     lines = [
         f"-- flink-ml-udf functions of {config.path}",
         f"-- The SQL client's Python process must see {CONFIG_ENV}={config.path} in its environment;",

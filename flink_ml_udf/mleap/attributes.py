@@ -234,7 +234,8 @@ class Attributes:
         if not present:
             other = [key for key in value if key not in keys]
             if other:
-                raise self.error(name, f"expected a number, found a {brief(other[0])} value")
+                key = other[0] if len(other[0]) <= 40 else brief(other[0])  # JSON keys are strings
+                raise self.error(name, f"expected a number, found a {key} value")
             return zero  # the Scala writer omits zeros
         found = value[present[0]]
         if found is None:  # spray-json writes NaN and infinities as null

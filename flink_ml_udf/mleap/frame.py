@@ -124,11 +124,12 @@ class Frame:
             self.reject(mask, f"{who}: input column {name!r} is null")
 
     # -- slices of a batch too large for the memory budget -----------------------------------
-    def rows(self, start: int, stop: int) -> "Frame":
-        """Rows ``start:stop`` as a frame of their own (views of this frame's columns), to score a batch
-        in slices; :meth:`take_rows` brings chosen results back."""
+    def rows(self, start: int, stop: int, names: Sequence[str]) -> "Frame":
+        """Rows ``start:stop`` of columns ``names`` as a frame of their own (views), to score a batch in
+        slices; :meth:`take_rows` brings chosen results back."""
         part = Frame(stop - start, self.on_invalid, self.row_offset + start)
-        for name, values in self._columns.items():
+        for name in names:
+            values = self._columns[name]
             part._columns[name] = values[start:stop]
             part._types[name] = self._types[name]
             if name in self._nulls and self._nulls[name][start:stop].any():

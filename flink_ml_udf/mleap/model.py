@@ -117,8 +117,9 @@ class Model:
                     f"(max_batch_bytes); at most {self.max_rows} rows fit"
                 )
             else:
+                given = frame.names
                 for start in range(0, frame.n_rows, self.max_rows):
-                    part = frame.rows(start, min(start + self.max_rows, frame.n_rows))
+                    part = frame.rows(start, min(start + self.max_rows, frame.n_rows), given)
                     self.root.transform(part)
                     frame.take_rows(part, start, keep)
         except ScoringError as exc:
@@ -141,6 +142,11 @@ class Model:
 
 def as_column_array(values: Any, dtype: DataType) -> np.ndarray:
     """Coerce a sequence to the array layout a frame column of ``dtype`` uses."""
+    if dtype.shape == "list":  # one Python list per row (element by element: equal lengths must not make 2-D)
+        column = np.empty(len(values), dtype=object)
+        for row, value in enumerate(values):
+            column[row] = value
+        return column
     if dtype.shape == "scalar" and dtype.base == "string":
         return np.asarray(values, dtype=object)
     if dtype.shape == "tensor":
