@@ -140,5 +140,5 @@ def _null_words(root: Node) -> None:
                     and value_node.tag == _NULL_TAG
                     and value_node.value in ("null", "Null", "NULL")
                 ):
-                    value_node.tag = _STR_TAG
+                    value_node.tag, value_node.value = _STR_TAG, "null"
         stack.extend(_children(node))

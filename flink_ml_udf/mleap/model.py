@@ -108,7 +108,9 @@ class Model:
         dropped with the slice. Without ``keep`` such a batch is refused before anything is allocated.
         """
         try:
-            if frame.n_rows <= max(self.max_rows, 1):
+            if frame.n_rows == 0:
+                self._transform_empty(frame)
+            elif frame.n_rows <= max(self.max_rows, 1):
                 self.root.transform(frame)
             elif keep is None:
                 raise ScoringError(
@@ -125,6 +127,20 @@ class Model:
         except ScoringError as exc:
             raise exc.within(f"bundle {self.info.location}") from exc
         return frame
+
+    def _transform_empty(self, frame: Frame) -> None:
+        """No rows: every output column, empty, of its declared type (ops never see a zero-row batch)."""
+        for column in self.input_schema:
+            frame.get(column.name, "the model's input")
+        for column in self.output_schema:
+            dtype = column.dtype
+            if dtype.shape == "tensor":
+                values = np.zeros((0, column_width(column) if dtype.dims else 0))
+            elif dtype.shape == "list" or dtype.base in ("string", "byte_string"):
+                values = np.empty(0, dtype=object)
+            else:
+                values = np.zeros(0)
+            frame.add(column.name, values, dtype)
 
     def transform_columns(
         self,
