@@ -100,3 +100,21 @@ def test_bad_statement_names_file_and_line(tmp_path, monkeypatch):
     message = str(info.value)
     assert message.startswith(f"{script}:4: SELECT failed: org.apache.flink.table.api.ValidationException")
     assert message.endswith(f"AttributeError: {EXAMPLE_CONFIG} defines no UDF 'Nope' (UDFs: Predict, Predictv2)")
+
+
+def test_failing_job_keeps_the_java_root_cause(tmp_path):
+    script = write_sql(
+        tmp_path,
+        "fail.sql",
+        """
+        CREATE TEMPORARY TABLE Src (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '5',
+            'fields.a.kind' = 'sequence', 'fields.a.start' = '0', 'fields.a.end' = '4');
+        CREATE TEMPORARY TABLE Snk (b INT) WITH ('connector' = 'blackhole');
+        INSERT INTO Snk SELECT 10 / a FROM Src;
+        """,
+    )
+    with pytest.raises(SqlScriptError) as info:
+        run_sql_file([script], batch=True)
+    message = str(info.value)
+    assert message.startswith(f"{script}:5: INSERT job failed: ")
+    assert message.endswith("→ root cause: java.lang.ArithmeticException: / by zero")
