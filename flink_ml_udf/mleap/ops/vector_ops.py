@@ -68,18 +68,19 @@ def _index_list(attrs: Attributes, name: str, values: List[int], bound: Optional
 
 def _binarizer_shape(spec: NodeSpec) -> DataType:
     """``input_shapes`` is one data shape in Spark bundles and a one-element list in sklearn ones;
-    both forms are read for both ops."""
+    both forms are read for both ops. MLeap 0.8 wrote the single shape as ``input_shape``."""
     attrs = spec.attributes
-    raw = attrs.raw("input_shapes")
+    name = "input_shape" if "input_shape" in attrs and "input_shapes" not in attrs else "input_shapes"
+    raw = attrs.raw(name)
     if isinstance(raw, dict) and raw.get("type") == "list":
-        shapes = attrs.data_shape_list("input_shapes")
+        shapes = attrs.data_shape_list(name)
         if not shapes:
-            raise attrs.error("input_shapes", "the list of data shapes is empty")
+            raise attrs.error(name, "the list of data shapes is empty")
         shape = shapes[0]
     else:
-        shape = attrs.data_shape("input_shapes")
+        shape = attrs.data_shape(name)
     if shape.shape not in ("scalar", "tensor"):
-        raise attrs.error("input_shapes", f"a binarizer takes a scalar or a tensor, not a {shape.shape}")
+        raise attrs.error(name, f"a binarizer takes a scalar or a tensor, not a {shape.shape}")
     return shape
 
 
