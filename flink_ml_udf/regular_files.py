@@ -78,10 +78,19 @@ def read_regular_file(path: str, limit: int, follow_symlinks: bool = True) -> by
     with os.fdopen(fd, "rb") as handle:
         if size > limit:
             raise FileTooLarge(f"is {size} bytes, more than the limit of {limit} bytes")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
+        # Ask for what fstat says is there (a read of n bytes reserves n bytes, so never ask for the
+        # limit itself), then in blocks for anything the file grew by meanwhile.
+        blocks = [handle.read(size + 1)]
+        total = len(blocks[0])
+        while total > size and total <= limit:
+            block = handle.read(min(_CHUNK, limit + 1 - total))
+            if not block:
+                break
+            blocks.append(block)
+            total += len(block)
+    if total > limit:
         raise FileTooLarge(f"holds more than the limit of {limit} bytes")
-    return data
+    return b"".join(blocks)
 
 
 def hash_regular_file(

@@ -57,7 +57,10 @@ class _Loader(yaml.SafeLoader):
 
 def load_yaml(text: str) -> Any:
     """The document in ``text``; :class:`YamlProblem` for anything unsafe or malformed."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader checks the characters right away
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"not valid YAML: {exc}") from None
     try:
         try:
             node = loader.get_single_node()

@@ -200,6 +200,8 @@ class Attributes:
 
     def _get(self, name: str, default: Any) -> Any:
         if name in self._values:
+            if self._values[name] is None:  # `"name": null` is no Value at all (the JVM fails to read it)
+                raise self.error(name, "expected a value, found null")
             return self._values[name]
         if default is _MISSING:
             raise self.error(name, "required attribute is missing")
