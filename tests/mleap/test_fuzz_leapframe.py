@@ -4,8 +4,6 @@ bound; a parsed frame scores on a real bundle with only project errors, batch-in
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +17,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.fuzz
 MODEL = load_bundle(f"{REPO}/models/example-1.zip")
+MODELS = [MODEL, load_bundle(f"{REPO}/models/example-2")]
 
 types = st.one_of(
     st.sampled_from(["double", "float", "integer", "long", "byte", "short", "boolean", "string", "byte_string", "int"]),
@@ -36,7 +35,9 @@ cells = st.one_of(fz.scalars, tensors, st.lists(fz.scalars, max_size=4), fz.json
 names = st.sampled_from(["feature1", "feature2", "feature3", "x", "features"]) | st.text(max_size=5)
 frames = st.fixed_dictionaries(
     {
-        "schema": st.fixed_dictionaries({"fields": st.lists(st.fixed_dictionaries({"name": names, "type": types}), max_size=5)}),
+        "schema": st.fixed_dictionaries(
+            {"fields": st.lists(st.fixed_dictionaries({"name": names, "type": types}), max_size=5)}
+        ),
         "rows": st.lists(st.lists(cells, max_size=6), max_size=6),
     }
 )
@@ -74,6 +75,7 @@ def test_frame_text(text):
 @given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 40), splits=st.lists(st.integers(1, 39), max_size=4))
 @settings(deadline=None)
 def test_example_models_score_rows_independently_of_their_batch(seed, rows, splits):
-    for name in ("example-1.zip", "example-2"):
-        model = load_bundle(f"{REPO}/models/{name}")
-        fz.outcome_of(lambda: fz.assert_batch_independent(model, fz.input_columns(model, seed, rows), splits))
+    for model in MODELS:
+        fz.outcome_of(
+            lambda model=model: fz.assert_batch_independent(model, fz.input_columns(model, seed, rows), splits)
+        )

@@ -96,8 +96,12 @@ def test_python_writer_shape_list_before_0_16(tmp_path):
     """MLeap's Python writer wrote ``"dimensions": [{"size": [3, 2]}]`` for a 3x2 array until 0.16."""
     values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     old_tensor = {"type": "tensor", "double": values, "shape": {"dimensions": [{"size": [3, 2], "name": ""}]}}
-    pca = lambda components: bw.Node("pca", "pca", {"principal_components": components},  # noqa: E731
-                                     inputs=[("input", "x")], outputs=[("output", "y")])  # fmt: skip
+
+    def pca(components):
+        return bw.Node(
+            "pca", "pca", {"principal_components": components}, inputs=[("input", "x")], outputs=[("output", "y")]
+        )
+
     x = {"x": [[1.0, 0.0, 2.0], [0.5, -1.0, 1.0]]}
     old = score(write(tmp_path, "old", pca(old_tensor), "0.13.0"), x, "y")
     new = score(write(tmp_path, "new", pca(bw.tensor(values, [3, 2]))), x, "y")
@@ -166,9 +170,12 @@ def test_logistic_regression_of_spark_2_0(tmp_path):
 
 def test_min_max_scaler_before_0_16(tmp_path):
     attributes = {"min": bw.tensor([0.0, 10.0]), "max": bw.tensor([2.0, 20.0])}
-    node = lambda extra: bw.Node(
-        "mm", "min_max_scaler", {**attributes, **extra}, inputs=[("input", "x")], outputs=[("output", "y")]
-    )  # noqa: E731
+
+    def node(extra):
+        return bw.Node(
+            "mm", "min_max_scaler", {**attributes, **extra}, inputs=[("input", "x")], outputs=[("output", "y")]
+        )
+
     x = {"x": [[1.0, 15.0], [2.0, 10.0]]}
     old = score(write(tmp_path, "old", node({}), "0.15.0"), x, "y")
     new = score(write(tmp_path, "new", node({"minValue": bw.double(0.0), "maxValue": bw.double(1.0)})), x, "y")
@@ -177,8 +184,10 @@ def test_min_max_scaler_before_0_16(tmp_path):
 
 
 def test_hashing_term_frequency_before_0_16_hashes_like_spark_2(tmp_path):
-    node = lambda extra: bw.Node("h", "hashing_term_frequency", {"num_features": bw.long(16), **extra},  # noqa: E731
-                                 inputs=[("input", "t")], outputs=[("output", "v")])  # fmt: skip
+    def node(extra):
+        return bw.Node("h", "hashing_term_frequency", {"num_features": bw.long(16), **extra},
+                       inputs=[("input", "t")], outputs=[("output", "v")])  # fmt: skip
+
     tokens = np.empty(2, dtype=object)
     tokens[0], tokens[1] = ["a", "b", "a"], ["zebra"]
     old = score(write(tmp_path, "old", node({}), "0.15.0"), {"t": tokens}, "v")
