@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 MAX_NESTING = 10
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class InterpolationError(Exception):
@@ -67,6 +68,11 @@ def interpolate_marked(text: str, environ: Optional[Mapping[str, str]] = None) -
     from the environment (so messages show the reference instead)."""
     value, from_environment = _substitute(text, os.environ if environ is None else environ, 0)
     return Interpolated(value, text) if from_environment else value
+
+
+def referenced_names(text: str) -> List[str]:
+    """Every variable name ``text`` references (``${NAME}`` and names in defaults), in order."""
+    return [match.group(1) for match in _REFERENCE.finditer(text)]
 
 
 def _substitute(text: str, env: Mapping[str, str], depth: int) -> Tuple[str, bool]:

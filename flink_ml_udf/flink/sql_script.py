@@ -8,15 +8,16 @@ Errors name the file and the line of the statement at fault.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 from pyflink.table import TableEnvironment, TableResult
 
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.interpolate import InterpolationError, interpolate
+from flink_ml_udf.interpolate import InterpolationError, interpolate, referenced_names
 from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
 
 #: A SQL file larger than this is refused unread.
@@ -34,6 +35,15 @@ class Statement:
     text: str
     path: str
     line: int
+    # (name, value) of the environment variables the file referenced: an error that echoes the
+    # statement (Flink prints table options) shows ${NAME} instead of the value
+    hidden: Tuple[Tuple[str, str], ...] = ()
+
+    def scrub(self, message: str) -> str:
+        for name, value in sorted(self.hidden, key=lambda pair: -len(pair[1])):
+            if len(value) >= 4:  # shorter values (a port, a flag) would mangle the message
+                message = message.replace(value, "${" + name + "}")
+        return message
 
     @property
     def where(self) -> str:
@@ -94,11 +104,16 @@ def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) ->
         text = decode_text(read_regular_file(path, MAX_SQL_BYTES))
     except UnreadableFile as exc:
         raise SqlScriptError(f"{path}: cannot read SQL file: {exc}") from None
+    hidden = tuple(
+        (name, os.environ[name])
+        for name in referenced_names(text)
+        if name in os.environ and name not in (variables or {})
+    )
     try:
         text = interpolate(text, {**os.environ, **(variables or {})})
     except InterpolationError as exc:
         raise SqlScriptError(f"{path}: {exc}") from None
-    return split_statements(text, path)
+    return [dataclasses.replace(statement, hidden=hidden) for statement in split_statements(text, path)]
 
 
 def run_statements(
@@ -126,7 +141,10 @@ def run_statements(
         except FlinkMlUdfError:
             raise
         except Exception as exc:  # Py4J errors carry the Flink message: keep it, add the place
-            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {java_root_cause(str(exc))}") from exc
+            text = str(exc)
+            cause = statement.scrub(java_root_cause(text))
+            error = SqlScriptError(f"{statement.where}: {statement.keyword} failed: {cause}")
+            raise error from (exc if statement.scrub(text) == text else None)  # never chain a hidden value
     if pending:
         try:
             result = inserts.execute()
@@ -135,7 +153,11 @@ def run_statements(
             results.append(result)
         except Exception as exc:
             where = ", ".join(s.where for s in pending)
-            raise SqlScriptError(f"{where}: INSERT job failed: {java_root_cause(str(exc))}") from exc
+            text = scrubbed = str(exc)
+            cause = java_root_cause(text)
+            for statement in pending:
+                cause, scrubbed = statement.scrub(cause), statement.scrub(scrubbed)
+            raise SqlScriptError(f"{where}: INSERT job failed: {cause}") from (exc if scrubbed == text else None)
     return results
 
 

@@ -28,6 +28,7 @@ import tempfile
 from typing import Callable, Dict, Iterator, Optional
 
 from flink_ml_udf.errors import LoaderError
+from flink_ml_udf.redact import redact
 from flink_ml_udf.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,9 @@ class BundleCache:
         if problem is None:
             with open(manifest_path, encoding="utf-8") as handle:
                 return os.path.join(folder, json.load(handle)["bundle"])
-        log.warning("bundle cache entry %s for %s@%s is damaged (%s); fetching it again", folder, uri, version, problem)
+        log.warning(
+            "bundle cache entry %s for %s@%s is damaged (%s); fetching it again", folder, redact(uri), version, problem
+        )
         self._discard(folder)
         return None
 

@@ -24,6 +24,7 @@ from flink_ml_udf.config import SourceSettings
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle
 from flink_ml_udf.loaders.cache import BundleCache, HashingWriter, Staging
+from flink_ml_udf.redact import redact
 
 log = logging.getLogger("flink_ml_udf.loaders")
 
@@ -166,7 +167,7 @@ class RemoteLoader:
             for candidate in _candidate_keys(loc):
                 hit = cache.lookup(candidate, pin)
                 if hit is not None:
-                    log.info("bundle %s@%s: cache hit %s", uri, pin, hit)
+                    log.info("bundle %s@%s: cache hit %s", redact(uri), pin, hit)
                     return LocalBundle(path=hit, version=pin, uri=uri)
         client = self.client(settings, uri)
         started = time.monotonic()
@@ -204,7 +205,7 @@ class RemoteLoader:
                 name,
                 lambda staging: self._download_prefix(client, settings, uri, loc, prefix, objects, staging),
             )
-        log.info("bundle %s: version %s at %s (%.2f s)", uri, resolved, path, time.monotonic() - started)
+        log.info("bundle %s: version %s at %s (%.2f s)", redact(uri), resolved, path, time.monotonic() - started)
         return LocalBundle(path=path, version=resolved, uri=uri)
 
     def check_pin(self, uri: str, pin: Optional[str]) -> None:

@@ -1,4 +1,4 @@
-"""Splitting SQL files into statements (no JVM needed)."""
+"""Splitting and reading SQL files, and the errors of failing statements (one test runs on the JVM)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,29 @@ def test_unterminated_reference_in_sql(tmp_path):
     with pytest.raises(SqlScriptError) as info:
         read_statements(str(path))
     assert str(info.value) == f"{path}: ${{A:-... is never closed with '}}'"
+
+
+@pytest.mark.flink
+def test_environment_values_in_failing_statements_are_named_not_shown(t_env, tmp_path, monkeypatch):
+    """Flink echoes table options in its errors; a value the file took from the environment is shown as ${NAME}."""
+    secret = "s3cr3t-password-value"
+    monkeypatch.setenv("KAFKA_PASSWORD", secret)
+    monkeypatch.setenv("SHORT", "ab")
+    path = tmp_path / "t.sql"
+    path.write_text(
+        "CREATE TEMPORARY TABLE Leaky (a INT) WITH ('connector' = 'no-such-connector', "
+        "'topic' = '${KAFKA_PASSWORD}', 'other' = '${SHORT}');\nSELECT * FROM Leaky;\n"
+    )
+    statements = read_statements(str(path))
+    assert statements[0].hidden == (("KAFKA_PASSWORD", secret), ("SHORT", "ab"))
+    assert (
+        statements[0].scrub(f"options: 'topic'='{secret}', 'other'='ab'")
+        == "options: 'topic'='${KAFKA_PASSWORD}', 'other'='ab'"
+    )
+    from flink_ml_udf.flink.sql_script import run_statements
+
+    with pytest.raises(SqlScriptError) as info:
+        run_statements(t_env, statements)
+    assert str(info.value).startswith(f"{path}:2: SELECT failed: org.apache.flink.table.api.ValidationException: ")
+    assert secret not in str(info.value)
+    assert info.value.__cause__ is None  # Flink's own text lists the table options: it is not chained
