@@ -26,6 +26,24 @@ class FileTooLarge(UnreadableFile):
     """A regular file holding more bytes than the reader's limit."""
 
 
+class Missing(UnreadableFile):
+    """Nothing exists at the path."""
+
+
+def is_folder(path: str) -> bool:
+    """True for a folder, False for a regular file (symlinks followed: the user named the path);
+    :class:`Missing`, or :class:`UnreadableFile` for a fifo, a device or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise Missing("no such file or folder") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise UnreadableFile(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise UnreadableFile(f"is {kind_of(mode)}, not a regular file or folder")
+    return stat.S_ISDIR(mode)
+
+
 def kind_of(mode: int) -> str:
     """What a file of ``mode`` is, in words ("a fifo", "a character device", ...)."""
     for test, name in (
@@ -53,6 +71,8 @@ def open_regular_file(path: str, follow_symlinks: bool = True) -> Tuple[int, int
         flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
+    except ValueError:
+        raise UnreadableFile("has a NUL byte in its path") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_symlinks:
             raise UnreadableFile("is a symlink, which is not followed here") from None

@@ -29,7 +29,7 @@ def to_protobuf(
     ``keep_json(relative_path)`` leaves chosen node/model/tree files in JSON (a mixed bundle).
     Returns ``destination``.
     """
-    files = _read_all(source)
+    files = read_bundle_files(source)
     # The protobuf files are written as the release named in bundle.json wrote them (0.8 numbered types otherwise).
     basic_types = basic_types_of(json.loads(files["bundle.json"]).get("version"))
     converted: Dict[str, bytes] = {}
@@ -70,7 +70,7 @@ def _convert(stem: str, data: bytes, basic_types) -> bytes:
     return pw.encode_cluster_tree(records)  # bisecting k-means: index / norm / values / numChildren
 
 
-def _read_all(source: str) -> Dict[str, bytes]:
+def read_bundle_files(source: str) -> Dict[str, bytes]:
     """Every file of a bundle folder or zip, by bundle-relative path (a zip's single top folder dropped)."""
     if os.path.isdir(source):
         files = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,24 @@ EXAMPLE_CONFIG = os.path.join(REPO, "conf", "application.yaml")
 # every worker sees it; a test arms one failure by creating the file.
 FAULT_FILE = os.path.join(tempfile.gettempdir(), f"flink-ml-udf-fault-{os.getpid()}")
 os.environ["FLINK_ML_UDF_FAULT_FILE"] = FAULT_FILE
+
+
+def finishing(call, seconds: float = 30.0):
+    """``call()``'s result or the exception it raised, run in a thread so that a hang (an ``open()``
+    on a fifo) fails the test after ``seconds`` instead of stalling the suite."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome["value"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    return outcome["value"]
 
 
 def float32_exact(frame: pd.DataFrame) -> pd.DataFrame:

@@ -110,7 +110,13 @@ def templates() -> Dict[str, bw.Node]:
                      inputs=[("features", "v")], outputs=[("prediction", "lr_y")])  # fmt: skip
     kmeans = bw.Node("km", "k_means", {"cluster_centers": {"type": "list", "tensor": [bw.tensor([0.0, 0.0, 0.0]), bw.tensor([1.0, 1.0, 1.0])]},
                      "num_features": bw.long(3)}, inputs=[("features", "v")], outputs=[("prediction", "cluster")])  # fmt: skip
-    poly = bw.Node("pe", "polynomial_expansion", {"degree": bw.long(2), "input_size": bw.long(3)}, inputs=[("input", "v")], outputs=[("output", "poly")])
+    poly = bw.Node(
+        "pe",
+        "polynomial_expansion",
+        {"degree": bw.long(2), "input_size": bw.long(3)},
+        inputs=[("input", "v")],
+        outputs=[("output", "poly")],
+    )
     binarizer = bw.Node("bi", "binarizer", {"threshold": bw.double(0.0), "input_shapes": {"data_shape": {"base": "scalar", "isNullable": False}}},
                         inputs=[("input", "a")], outputs=[("output", "bin")])  # fmt: skip
     return {
@@ -119,16 +125,6 @@ def templates() -> Dict[str, bw.Node]:
         "strings": bw.pipeline("p", [indexer, onehot]),
         "vectors": bw.pipeline("p", [assembler, linear, kmeans, poly, binarizer]),
     }
-
-
-def bundle_files(folder: str) -> Dict[str, bytes]:
-    files = {}
-    for base, _, names in os.walk(folder):
-        for name in names:
-            full = os.path.join(base, name)
-            with open(full, "rb") as handle:
-                files[os.path.relpath(full, folder).replace(os.sep, "/")] = handle.read()
-    return files
 
 
 def write_files(folder: str, files: Dict[str, bytes]) -> str:

@@ -94,9 +94,9 @@ def test_bundles_that_are_not_bundles(target):
         stderr
         == {
             "/": "flink-ml-udf inspect: bundle /: missing file bundle.json",
-            "/dev/null": "flink-ml-udf inspect: bundle /dev/null: is a character device, not a bundle folder or zip file",
+            "/dev/null": "flink-ml-udf inspect: bundle /dev/null: is a character device, not a regular file or folder",
             "/etc/passwd": "flink-ml-udf inspect: bundle /etc/passwd: not a folder and not a zip file",
-            "/dev/zero": "flink-ml-udf inspect: bundle /dev/zero: is a character device, not a bundle folder or zip file",
+            "/dev/zero": "flink-ml-udf inspect: bundle /dev/zero: is a character device, not a regular file or folder",
         }[target]
     )
 

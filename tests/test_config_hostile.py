@@ -4,7 +4,6 @@ Each is a ConfigError naming the file, the entry and the key, bounded in time an
 from __future__ import annotations
 
 import os
-import threading
 import tracemalloc
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from flink_ml_udf.config import MAX_CONFIG_BYTES, load_config
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.interpolate import Interpolated, MalformedReference, MissingVariable, interpolate
+from tests.conftest import finishing
 from tests.test_config import write
 
 ENTRY = """
@@ -28,34 +28,18 @@ def error_of(path, environ=None) -> str:
     return str(info.value)
 
 
-def in_thread(call):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            outcome["value"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(30)
-    assert not worker.is_alive(), "hung"
-    return outcome["value"]
-
-
 # -- files that cannot be read ------------------------------------------------------------------------
 
 
 def test_dev_zero_as_config():
-    result = in_thread(lambda: load_config("/dev/zero"))
+    result = finishing(lambda: load_config("/dev/zero"))
     assert str(result) == "/dev/zero: cannot read config file: is a character device, not a regular file"
 
 
 def test_fifo_as_config(tmp_path):
     fifo = tmp_path / "app.yaml"
     os.mkfifo(fifo)
-    result = in_thread(lambda: load_config(str(fifo)))
+    result = finishing(lambda: load_config(str(fifo)))
     assert str(result) == f"{fifo}: cannot read config file: is a fifo, not a regular file"
 
 

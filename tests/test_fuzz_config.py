@@ -23,9 +23,15 @@ WORDS = ["mleap", "udf_registry", "udf_name", "bundle_path", "on_error", "null",
          "&a", "*a", "<<", "!!str", "!!binary", "!!python/object", "~", ".nan", ".inf", "1GiB", "Predict", "a.zip"]  # fmt: skip
 ENVIRON = {"A": "secret-value-a", "B": "7"}
 keys = st.sampled_from(WORDS[:14]) | st.text(max_size=6)
-values = st.recursive(fz.scalars | st.sampled_from(WORDS), lambda c: st.lists(c, max_size=4) | st.dictionaries(keys, c, max_size=4), max_leaves=15)
+values = st.recursive(
+    fz.scalars | st.sampled_from(WORDS),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(keys, c, max_size=4),
+    max_leaves=15,
+)
 entries = st.lists(st.dictionaries(keys, values, max_size=8), max_size=3)
-documents = st.fixed_dictionaries({"mleap": st.fixed_dictionaries({"udf_registry": entries}, optional={"s3": values, "gcs": values})})
+documents = st.fixed_dictionaries(
+    {"mleap": st.fixed_dictionaries({"udf_registry": entries}, optional={"s3": values, "gcs": values})}
+)
 
 
 def load(text: str):
@@ -53,7 +59,15 @@ def test_structured_documents(document):
     check(text)
 
 
-@given(pieces=st.lists(st.sampled_from(WORDS + [":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "'", '"', "#", "|", ">", "\t", "?"]) | st.text(max_size=4), max_size=60))
+@given(
+    pieces=st.lists(
+        st.sampled_from(
+            WORDS + [":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "'", '"', "#", "|", ">", "\t", "?"]
+        )
+        | st.text(max_size=4),
+        max_size=60,
+    )
+)
 @settings(deadline=None)
 def test_yaml_text(pieces):
     check("".join(pieces))

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from typing import TYPE_CHECKING, Optional
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle
-from flink_ml_udf.regular_files import UnreadableFile, hash_regular_file, kind_of, walk_tree
+from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, walk_tree
 
 if TYPE_CHECKING:
     from flink_ml_udf.config import SourceSettings
@@ -34,13 +33,11 @@ class FileLoader:
     ) -> LocalBundle:
         path = uri[len("file://") :] if uri.startswith("file://") else uri
         try:
-            mode = os.stat(path).st_mode
-        except FileNotFoundError:
+            is_folder(path)
+        except Missing:
             raise LoaderError(f"bundle {path}: not found (no such file or folder)") from None
-        except OSError as exc:
-            raise LoaderError(f"bundle {path}: cannot read: {exc.strerror or exc}") from None
-        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-            raise LoaderError(f"bundle {path}: is {kind_of(mode)}, not a regular file or folder")
+        except UnreadableFile as exc:
+            raise LoaderError(f"bundle {path}: {exc}") from None
         resolved = content_hash(path)
         if version is not None and version != resolved:
             raise LoaderError(f"bundle {path}: content hash is {resolved}, but version {version} is pinned")

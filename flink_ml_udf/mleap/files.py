@@ -22,7 +22,7 @@ import zlib
 from typing import Dict, Protocol, Set
 
 from flink_ml_udf.errors import BundleError
-from flink_ml_udf.regular_files import FileTooLarge, UnreadableFile, kind_of, read_regular_file
+from flink_ml_udf.regular_files import FileTooLarge, UnreadableFile, is_folder, read_regular_file
 
 DEFAULT_MAX_UNPACKED_BYTES = 1 << 30
 #: More entries than this in one zip is not a bundle (a forest of 10 000 trees has ~30 000).
@@ -62,16 +62,10 @@ class BundleFiles(Protocol):
 def open_bundle_files(location: str, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> BundleFiles:
     """Open a local bundle: a folder holding ``bundle.json``, or a ``.zip`` of one."""
     try:
-        mode = os.stat(location).st_mode
-    except FileNotFoundError:
-        raise BundleError(f"bundle {location}: no such file or folder") from None
-    except OSError as exc:
-        raise BundleError(f"bundle {location}: cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
-        return FolderFiles(location, max_unpacked_bytes)
-    if not stat.S_ISREG(mode):
-        raise BundleError(f"bundle {location}: is {kind_of(mode)}, not a bundle folder or zip file")
-    return ZipFiles(location, max_unpacked_bytes)
+        folder = is_folder(location)
+    except UnreadableFile as exc:
+        raise BundleError(f"bundle {location}: {exc}") from None
+    return FolderFiles(location, max_unpacked_bytes) if folder else ZipFiles(location, max_unpacked_bytes)
 
 
 def clean_path(location: str, path: str) -> str:

@@ -4,7 +4,6 @@ never through a symlink, and never a walk of a folder that is not a bundle."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 
@@ -13,7 +12,7 @@ from flink_ml_udf.loaders.file import BUNDLE_FILE_NAMES, FileLoader, content_has
 from flink_ml_udf.mleap.files import FolderFiles
 from flink_ml_udf.mleap.model import load_bundle_files
 from tests import bundle_writer as bw
-from tests.conftest import REPO
+from tests.conftest import REPO, finishing
 
 
 def bundle(tmp_path, name="b"):
@@ -22,24 +21,8 @@ def bundle(tmp_path, name="b"):
     return bw.write_bundle(tmp_path / name, node)
 
 
-def in_thread(call):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            outcome["value"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(30)
-    assert not worker.is_alive(), "hung"
-    return outcome["value"]
-
-
 def test_root_of_the_disk_is_not_hashed():
-    result = in_thread(lambda: FileLoader().fetch("/"))
+    result = finishing(lambda: FileLoader().fetch("/"))
     assert str(result) == "bundle /: is not a bundle folder: it has no bundle.json"
 
 
@@ -49,7 +32,7 @@ def test_fifo_and_symlinks_in_a_folder_are_never_opened(tmp_path):
     os.mkfifo(os.path.join(path, "root", "tree.json"))  # a name the reader may read: skipped, not opened
     os.symlink("/dev/zero", os.path.join(path, "root", "extra.node"))
     os.symlink("/dev/zero", os.path.join(path, "README"))
-    assert in_thread(lambda: content_hash(path)) == before
+    assert finishing(lambda: content_hash(path)) == before
 
 
 def test_symlinked_bundle_json_is_refused(tmp_path):
@@ -106,9 +89,9 @@ def test_special_files_as_the_bundle_path(tmp_path):
     fifo = tmp_path / "b.zip"
     os.mkfifo(fifo)
     assert (
-        str(in_thread(lambda: FileLoader().fetch(str(fifo))))
+        str(finishing(lambda: FileLoader().fetch(str(fifo))))
         == f"bundle {fifo}: is a fifo, not a regular file or folder"
     )
-    assert str(in_thread(lambda: FileLoader().fetch("/dev/zero"))) == (
+    assert str(finishing(lambda: FileLoader().fetch("/dev/zero"))) == (
         "bundle /dev/zero: is a character device, not a regular file or folder"
     )

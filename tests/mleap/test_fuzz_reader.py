@@ -22,7 +22,7 @@ from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.frame import Frame
 from tests import bundle_writer as bw
 from tests import fuzzing as fz
-from tests.bundle_protobuf import to_protobuf
+from tests.bundle_protobuf import read_bundle_files, to_protobuf
 
 pytestmark = pytest.mark.fuzz
 TEMPLATES = fz.templates()
@@ -97,7 +97,9 @@ def score_or_fail(path, seed):
     template=st.sampled_from(sorted(TEMPLATES)),
     form=st.sampled_from(["folder", "zip", "protobuf"]),
     target=st.integers(0, 100),
-    edits=st.lists(st.one_of(json_edits.map(lambda e: ("json", e)), byte_edits.map(lambda e: ("bytes", e))), min_size=1, max_size=3),
+    edits=st.lists(
+        st.one_of(json_edits.map(lambda e: ("json", e)), byte_edits.map(lambda e: ("bytes", e))), min_size=1, max_size=3
+    ),
     seed=st.integers(0, 2**32 - 1),
 )
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -106,7 +108,7 @@ def test_mutated_bundles_load_or_fail_cleanly(template, form, target, edits, see
         source = bw.write_bundle(os.path.join(folder, "source"), TEMPLATES[template])
         if form == "protobuf":
             source = to_protobuf(source, os.path.join(folder, "pb"))
-        files = fz.bundle_files(source)
+        files = read_bundle_files(source)
         names = sorted(files)
         name = names[target % len(names)]
         for kind, edit in edits:
@@ -121,14 +123,18 @@ def test_mutated_bundles_load_or_fail_cleanly(template, form, target, edits, see
         assert isinstance(result, FlinkMlUdfError) or hasattr(result, "transform")
 
 
-@given(template=st.sampled_from(sorted(TEMPLATES)), edits=st.lists(byte_edits, min_size=1, max_size=4), seed=st.integers(0, 2**32 - 1))
+@given(
+    template=st.sampled_from(sorted(TEMPLATES)),
+    edits=st.lists(byte_edits, min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_mutated_zip_bytes(template, edits, seed):
     with tempfile.TemporaryDirectory() as folder:
         source = bw.write_bundle(os.path.join(folder, "source"), TEMPLATES[template])
         path = os.path.join(folder, "b.zip")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for relative, data in sorted(fz.bundle_files(source).items()):
+            for relative, data in sorted(read_bundle_files(source).items()):
                 archive.writestr(relative, data)
         data = open(path, "rb").read()
         for edit in edits:
@@ -139,12 +145,32 @@ def test_mutated_zip_bytes(template, edits, seed):
         assert isinstance(result, FlinkMlUdfError) or hasattr(result, "transform")
 
 
-@given(lines=st.lists(st.one_of(fz.json_values, st.fixed_dictionaries({
-    "type": st.sampled_from(["internal", "leaf"]),
-    "split": st.fixed_dictionaries({"type": st.sampled_from(["continuous", "categorical"]), "featureIndex": fz.scalars,
-                                    "threshold": fz.scalars, "categories": st.lists(fz.scalars, max_size=3),
-                                    "isLeft": fz.scalars, "numCategories": fz.scalars}),
-    "values": st.lists(fz.scalars, max_size=3)})), min_size=1, max_size=12), seed=st.integers(0, 2**32 - 1))
+@given(
+    lines=st.lists(
+        st.one_of(
+            fz.json_values,
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["internal", "leaf"]),
+                    "split": st.fixed_dictionaries(
+                        {
+                            "type": st.sampled_from(["continuous", "categorical"]),
+                            "featureIndex": fz.scalars,
+                            "threshold": fz.scalars,
+                            "categories": st.lists(fz.scalars, max_size=3),
+                            "isLeft": fz.scalars,
+                            "numCategories": fz.scalars,
+                        }
+                    ),
+                    "values": st.lists(fz.scalars, max_size=3),
+                }
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_tree_files(lines, seed):
     """Tree lines built from the tree vocabulary with hostile values: load or BundleError, then batch-independent."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import threading
 import tracemalloc
 import zipfile
 import zlib
@@ -22,6 +21,8 @@ from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.reader import MAX_NESTING
 from tests import bundle_writer as bw
+from tests.bundle_protobuf import read_bundle_files
+from tests.conftest import finishing
 
 
 def linear(name="lr"):
@@ -36,14 +37,7 @@ def linear(name="lr"):
 
 def bundle_files(tmp_path, root=None):
     """``{relative path: bytes}`` of a bundle written by bundle_writer."""
-    folder = bw.write_bundle(tmp_path / "source", root or linear())
-    files = {}
-    for base, _, names in os.walk(folder):
-        for name in names:
-            full = os.path.join(base, name)
-            with open(full, "rb") as handle:
-                files[os.path.relpath(full, folder)] = handle.read()
-    return files
+    return read_bundle_files(bw.write_bundle(tmp_path / "source", root or linear()))
 
 
 def write_zip(path, entries, method=zipfile.ZIP_DEFLATED):
@@ -233,20 +227,7 @@ def test_folder_entry_read_as_file(tmp_path):
 
 def load_in_thread(path):
     """Load with a deadline: a hang (open() on a fifo) fails the test instead of stalling the suite."""
-    outcome = {}
-
-    def run():
-        try:
-            load_bundle(str(path))
-            outcome["result"] = "loaded"
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            outcome["result"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(30)
-    assert not worker.is_alive(), "loading the bundle hung"
-    return outcome["result"]
+    return finishing(lambda: load_bundle(str(path)))
 
 
 def test_fifo_inside_a_folder_bundle_is_refused_not_waited_on(tmp_path):
@@ -270,12 +251,12 @@ def test_fifo_as_the_bundle_path(tmp_path):
     fifo = tmp_path / "bundle.zip"
     os.mkfifo(fifo)
     result = load_in_thread(fifo)
-    assert str(result) == f"bundle {fifo}: is a fifo, not a bundle folder or zip file"
+    assert str(result) == f"bundle {fifo}: is a fifo, not a regular file or folder"
 
 
 def test_device_as_the_bundle_path():
     result = load_in_thread("/dev/zero")
-    assert str(result) == "bundle /dev/zero: is a character device, not a bundle folder or zip file"
+    assert str(result) == "bundle /dev/zero: is a character device, not a regular file or folder"
 
 
 def test_folder_bundle_reads_count_against_the_limit(tmp_path):
