@@ -32,6 +32,9 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)  # built once: json.loads(**hooks) builds one per call
+
+
 def parse_json(data: Union[bytes, str], where: str, error: Callable[[str], FlinkMlUdfError], what: str = "JSON") -> Any:
     """The document in ``data``; ``where`` names the file, ``error`` builds the caller's error type."""
     if isinstance(data, bytes):
@@ -40,7 +43,7 @@ def parse_json(data: Union[bytes, str], where: str, error: Callable[[str], Flink
         except UnicodeDecodeError as exc:
             raise error(f"{where} is not UTF-8 text (byte {exc.start}: 0x{data[exc.start]:02x})") from None
     try:
-        return json.loads(data, object_pairs_hook=_unique_keys)
+        return _DECODER.decode(data)
     except _DuplicateKey as exc:
         raise error(f"{where}: an object names key {exc.key!r} twice") from None
     except json.JSONDecodeError as exc:
