@@ -28,7 +28,7 @@ run: install
 test: install-dev jars
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The fuzz tests only, with the long hypothesis profile (3000 examples each, ~15 minutes; `make test` runs ~400).
+# The fuzz tests only, with the long hypothesis profile (3000 examples each, ~20 minutes; `make test` runs 250).
 fuzz: install-dev
 	$(PY) -m pytest -m fuzz --hypothesis-profile=fuzz tests $(PYTEST_ARGS)
 

@@ -153,7 +153,11 @@ def input_columns(model, seed: int, n_rows: int) -> Dict[str, Any]:
         elif dtype.shape == "list":
             values = np.empty(n_rows, dtype=object)
             for row in range(n_rows):
-                values[row] = list(rng.choice(["a", "b", "c"], rng.integers(0, 4)))
+                count = rng.integers(0, 4)
+                if dtype.base == "string":
+                    values[row] = [str(token) for token in rng.choice(["a", "b", "c"], count)]
+                else:
+                    values[row] = [float(v) for v in rng.choice(specials, count)]
             columns[column.name] = values
         else:
             width = (dtype.size or 3) if dtype.shape == "tensor" else 1

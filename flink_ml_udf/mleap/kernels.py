@@ -47,6 +47,17 @@ class Affine:
         return y
 
 
+def rows_times(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``x @ matrix`` (a vector or a ``(features, outputs)`` matrix), computed row by row with
+    ``einsum`` instead of BLAS, so that a row's result has the same bits whatever batch it arrives in.
+
+    OpenBLAS picks gemv or gemm kernels, blocking and FMA paths from the batch's shape: measured on
+    random shapes, ``(x @ v)[0]`` differed in the last bits from ``x[:1] @ v`` in over half of them,
+    so a prediction on a threshold could flip with its batch neighbours. The JVM computes per row.
+    ``einsum`` keeps one summation order per row; it is as fast for model widths (below ~100)."""
+    return np.einsum("rf,f...->r...", x, matrix)
+
+
 def argmax_first(values: np.ndarray) -> np.ndarray:
     """Row-wise index of the first maximum, as Spark's ``DenseVector.argmax``: a NaN is skipped,
     except at index 0 where it wins (``np.argmax`` would return the first NaN instead)."""

@@ -52,21 +52,27 @@ class Model:
         for op in self.ops:
             if op.children:  # a pipeline's outputs are its children's
                 continue
+            for column in op.inputs:  # the caller allocates inputs, but one row of each must fit too
+                self._check_width(op, column, "input")
             actual = getattr(op, "output_row_bytes", None)  # an op whose declared shape is not what it holds
             if actual is not None:
                 total += actual
                 continue
             for column in op.outputs:
-                width = column_width(column)
-                if 8 * width > self.max_batch_bytes:
-                    raise BundleError(
-                        f"bundle {self.info.location} → {op.who}: output column {column.name!r} holds {width} values "
-                        f"per row ({format_bytes(8 * width)}), more than the batch memory budget of "
-                        f"{format_bytes(self.max_batch_bytes)} (max_batch_bytes)"
-                    )
-                total += 8 * width
+                total += self._check_width(op, column, "output")
             total += getattr(op, "scratch_row_bytes", 0)
         return total
+
+    def _check_width(self, op: Op, column: Column, side: str) -> int:
+        """Bytes one row of ``column`` takes; an error when one row alone exceeds the batch budget."""
+        width = column_width(column)
+        if 8 * width > self.max_batch_bytes:
+            raise BundleError(
+                f"bundle {self.info.location} → {op.who}: {side} column {column.name!r} holds {width} values "
+                f"per row ({format_bytes(8 * width)}), more than the batch memory budget of "
+                f"{format_bytes(self.max_batch_bytes)} (max_batch_bytes)"
+            )
+        return 8 * width
 
     @property
     def ops(self) -> List[Op]:
@@ -108,6 +114,7 @@ class Model:
         dropped with the slice. Without ``keep`` such a batch is refused before anything is allocated.
         """
         try:
+            self._check_shapes(frame)
             if frame.n_rows == 0:
                 self._transform_empty(frame)
             elif frame.n_rows <= max(self.max_rows, 1):
@@ -127,6 +134,18 @@ class Model:
         except ScoringError as exc:
             raise exc.within(f"bundle {self.info.location}") from exc
         return frame
+
+    def _check_shapes(self, frame: Frame) -> None:
+        """Every input the frame holds has the shape (scalar, list, tensor) the model reads: a string
+        where a token list is expected would otherwise be read as a list of characters."""
+        for column in self.input_schema:
+            if column.name in frame:
+                declared = frame.type_of(column.name)
+                if declared.shape != column.dtype.shape:
+                    raise ScoringError(
+                        f"input column {column.name!r} is a {declared.shape} ({declared}), but the model reads a "
+                        f"{column.dtype.shape} ({column.dtype})"
+                    )
 
     def _transform_empty(self, frame: Frame) -> None:
         """No rows: every output column, empty, of its declared type (ops never see a zero-row batch)."""

@@ -199,13 +199,29 @@ def test_jvm_margins_dense_and_sparse_rows() -> None:
 
 
 def test_model_dots_use_the_jvm_path_when_enabled() -> None:
+    from flink_ml_udf.mleap.kernels import rows_times
     from flink_ml_udf.mleap.ops.model_kernels import features_dot as dot
 
     rng = np.random.default_rng(10)
     x, y = rng.standard_normal((500, 20)), rng.standard_normal(20)
-    assert same_bits(dot(x, y), x @ y).all()
+    # The default path is per row (einsum), not BLAS's @: a row's bits never depend on its batch.
+    assert same_bits(dot(x, y), rows_times(x, y)).all()
+    assert all(same_bits(dot(x[i : i + 1], y), dot(x, y)[i : i + 1]).all() for i in range(0, 500, 7))
     blas.use_jvm_dot(True)
     try:
         assert same_bits(dot(x, y), blas.ddot_j11(x, y)).all()
     finally:
         blas.use_jvm_dot(False)
+
+
+def test_row_products_do_not_depend_on_the_batch() -> None:
+    """numpy's @ (OpenBLAS) gives a row different last bits in batches of different shapes; the
+    kernels the ops use never do."""
+    from flink_ml_udf.mleap.kernels import rows_times
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n, f, k = rng.integers(2, 40), rng.integers(1, 30), rng.integers(1, 6)
+        x, m = rng.normal(size=(n, f)), rng.normal(size=(f, k))
+        whole = rows_times(x, m)
+        assert all(same_bits(rows_times(x[i : i + 1], m), whole[i : i + 1]).all() for i in range(n))

@@ -18,6 +18,9 @@ def frame(fields, rows):
     return {"schema": {"fields": fields}, "rows": rows}
 
 
+frame_json = frame
+
+
 def field(name, type_):
     return {"name": name, "type": type_}
 
@@ -310,4 +313,38 @@ def test_empty_rows_score_to_an_empty_frame_with_every_output_column():
     assert str(info.value) == (
         f"bundle {REPO}/models/example-1.zip → the model's input: input column 'feature1' is not in the frame "
         "(columns: other)"
+    )
+
+
+@pytest.mark.parametrize(
+    "op,attributes,type_,cell,model_type",
+    [
+        ("ngram", {"n": 2}, "string", "a b", "list<string>"),
+        ("tokenizer", {}, {"type": "list", "base": "string"}, ["a"], "string not null"),
+        ("count_vectorizer", {"vocabulary": ["a"], "min_tf": 1.0, "binary": False}, "double", 1.5, "list<string>"),
+        ("string_map", {"labels": ["a"], "values": [1.0]}, {"type": "list", "base": "double"}, [1.0], "string"),
+        ("binarizer", {"threshold": 0.5}, {"type": "list", "base": "double"}, [1.0], "double not null"),
+    ],
+)
+def test_frame_columns_of_another_shape_than_the_model_reads(tmp_path, op, attributes, type_, cell, model_type):
+    """A string where a token list is expected would be read as a list of characters: refused."""
+    from tests import bundle_writer as bw
+
+    encoded = {
+        key: bw.boolean(v) if isinstance(v, bool) else bw.long(v) if isinstance(v, int) else bw.double(v) if isinstance(v, float)
+        else bw.string_list(v) if isinstance(v[0], str) else bw.double_list(v)
+        for key, v in attributes.items()
+    }  # fmt: skip
+    if op == "binarizer":
+        encoded["input_shapes"] = {"data_shape": {"base": "scalar", "isNullable": False}}
+    path = bw.write_bundle(
+        tmp_path / "b", bw.Node("n", op, encoded, inputs=[("input", "x")], outputs=[("output", "y")])
+    )
+    frame = frame_from_json(frame_json([field("x", type_)], [[cell]]))
+    with pytest.raises(ScoringError) as info:
+        load_bundle(path).transform(frame)
+    shape = "list" if isinstance(cell, list) else "scalar"
+    expected = "list" if model_type.startswith("list") else "scalar"
+    assert str(info.value) == (
+        f"bundle {path} → input column 'x' is a {shape} ({frame.type_of('x')}), but the model reads a {expected} ({model_type})"
     )

@@ -18,7 +18,7 @@ import numpy as np
 from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.kernels import argmax_total_order, normalize_rows
+from flink_ml_udf.mleap.kernels import argmax_total_order, normalize_rows, rows_times
 from flink_ml_udf.mleap.ops.base import Column, op_class, register
 from flink_ml_udf.mleap.ops.model_base import Classifier
 from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, features_gemv
@@ -143,7 +143,7 @@ def _affine(a: np.ndarray, matrix: np.ndarray, bias: np.ndarray) -> np.ndarray:
     ``Java11BLAS.dgemm`` NN with one column: a sequential fma sum per output over blocks of the
     inputs (one block unless outputs x inputs >= 1e6), each block's sum added to the bias-filled output."""
     if not blas.jvm_dot_enabled():
-        return a @ matrix.T + bias
+        return rows_times(a, matrix.T) + bias
     n_out, n_in = matrix.shape
     block = n_in if n_out * n_in < 1_000_000 else 4 * -(-min(500, n_in) // 4)
     out = np.broadcast_to(bias, (len(a), n_out)).copy()

@@ -11,6 +11,7 @@ import numpy as np
 
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.kernels import rows_times
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.vector_ops import vector_input
 from flink_ml_udf.mleap.spec import NodeSpec
@@ -30,7 +31,7 @@ def projections(x: np.ndarray, units: np.ndarray) -> np.ndarray:
     holds sparse), which matters only for a dot landing on a bucket boundary."""
     if blas.jvm_dot_enabled():
         return np.stack([blas.jvm_dot(x, unit) for unit in units], axis=1).reshape(len(x), len(units))
-    return x @ units.T
+    return rows_times(x, units.T)
 
 
 class HashOp(Op):

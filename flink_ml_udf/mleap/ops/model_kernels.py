@@ -3,8 +3,9 @@ follow :mod:`flink_ml_udf.mleap.blas`'s switch.
 
 Spark's BLAS ``require``s equal sizes, so a features vector longer than the model is a score error
 in the JVM rather than a silent truncation; ops mix in :class:`ExactWidth` ahead of their
-:class:`ModelOp` base. The dots use numpy's ``@`` by default and the JVM's exact summation order
-(netlib ``Java11BLAS``, dense vs. sparse path per row) after ``blas.use_jvm_dot(True)``.
+:class:`ModelOp` base. The dots are computed per row (:func:`~flink_ml_udf.mleap.kernels.rows_times`, batch-independent)
+by default and in the JVM's exact summation order (netlib ``Java11BLAS``, dense vs. sparse path per
+row) after ``blas.use_jvm_dot(True)``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.kernels import rows_times
 from flink_ml_udf.mleap.ops.model_base import ModelOp
 
 
@@ -32,21 +34,21 @@ def features_dot(x: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """``BLAS.dot(features, vector)`` per row: the features may be stored sparse in the JVM."""
     if blas.jvm_dot_enabled():
         return blas.jvm_dot(x, vector)
-    return x @ vector
+    return rows_times(x, vector)
 
 
 def dense_dot(x: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """``ddot`` of rows the JVM always holds dense (per-tree predictions, for instance)."""
     if blas.jvm_dot_enabled():
         return blas.ddot_j11(x, vector)
-    return x @ vector
+    return rows_times(x, vector)
 
 
 def features_gemv(x: np.ndarray, matrix: np.ndarray, start: np.ndarray) -> np.ndarray:
     """``start + matrix · x`` per row (``matrix`` is ``(outputs, features)``), the JVM's gemv when enabled."""
     if blas.jvm_dot_enabled():
         return blas.jvm_margins(x, matrix, start)
-    return x @ matrix.T + start
+    return rows_times(x, matrix.T) + start
 
 
 def squared_norms(x: np.ndarray) -> np.ndarray:

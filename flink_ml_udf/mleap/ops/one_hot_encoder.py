@@ -36,6 +36,10 @@ class OneHotEncoder(Op):
             raise attrs.error("handle_invalid", f"{self.handle_invalid!r} is not one of {', '.join(HANDLE_INVALID)}")
         if len(sizes) != len(pairs):
             raise attrs.error("category_sizes", f"has {len(sizes)} sizes for {len(pairs)} input columns")
+        if any(size < 0 for size in sizes):
+            raise attrs.error(
+                "size" if "size" in attrs else "category_sizes", f"sizes must not be negative, found {sizes}"
+            )
         keep = self.handle_invalid == "keep"
         self.categories = sizes
         # Vector width per MLeap: one more slot for invalid values, one fewer for the dropped last.

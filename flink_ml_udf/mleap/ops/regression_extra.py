@@ -111,7 +111,7 @@ class AFTSurvivalRegression(ExactWidth, Regressor):
         probabilities = attrs.double_list("quantile_probabilities")
         scale = attrs.double("scale")
         with np.errstate(divide="ignore", invalid="ignore"):
-            k = 1.0 / scale
+            k = np.float64(1.0) / scale  # the JVM's double division: scale 0 gives infinity, not an error
             self.quantile_factors = np.exp(np.log(-np.log(1.0 - probabilities)) / k)
         super().__init__(spec, self.coefficients.size)
         self.quantiles_column = spec.output("quantiles", required=False)

@@ -18,7 +18,7 @@ import numpy as np
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.attributes import Attributes
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.kernels import Affine
+from flink_ml_udf.mleap.kernels import Affine, rows_times
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, DataType, vector
@@ -276,15 +276,15 @@ class DCT(VectorOp):
         attrs = spec.attributes
         self.inverse = attrs.boolean("inverse")
         size = attrs.long("input_size")
-        if size < 0:
-            raise attrs.error("input_size", f"must not be negative, found {size}")
+        if size < 1:
+            raise attrs.error("input_size", f"must be at least 1, found {size}")
         super().__init__(spec, size, vector(size))
         spec.reserve(3 * 8 * size * size, f"a {size}x{size} DCT matrix", "input_size")
         matrix = _dct_matrix(size)
         self.matrix = matrix if self.inverse else matrix.T
 
     def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
-        return x @ self.matrix
+        return rows_times(x, self.matrix)
 
 
 @register("pca")
@@ -307,7 +307,7 @@ class PCA(VectorOp):
     def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         # The JVM runs netlib's dgemv('T'), whose summation order is not pinned down here: numpy's
         # product agrees to the last few bits.
-        return x @ self.components
+        return rows_times(x, self.components)
 
 
 # -- interaction ----------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class HashingTermFrequency(Op):
 
 
 _REAL_TYPES = frozenset({"short", "int", "integer", "long", "float", "double"})
+_INTEGER_TYPES = frozenset({"byte", "short", "int", "integer", "long"})
 _BASIC_TYPES = frozenset({"boolean", "byte", "short", "int", "long", "float", "double", "string"})
 
 
@@ -175,6 +176,13 @@ class FeatureHasher(Op):
                     raise ScoringError(f"{self.who}: input column {column.name!r} must be numeric, found strings")
                 out[present, index] += values[present].astype(np.float64)
                 continue
+            if base in _INTEGER_TYPES and values.dtype != object:
+                with np.errstate(invalid="ignore"):
+                    whole = np.isfinite(values) & (values == np.trunc(values))
+                frame.reject(
+                    present & ~whole, f"{self.who}: input column {column.name!r} ({base}) holds a non-integral value"
+                )
+                present &= whole
             rows = every_row[present]
             # Building "name=value" strings is per row: Java's toString of each value.
             keys = [f"{name}={java_string_of(v, base)}" for v in values[present]]
