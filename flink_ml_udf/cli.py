@@ -6,6 +6,8 @@
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
     flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
                         [--parallelism N] [--detached]     (flink run -pym flink_ml_udf.flink.job)
+    flink-ml-udf promote --config APP.yaml --udf NAME --bundle URI [--version V]   (control topic)
+    flink-ml-udf status [--jobmanager HOST:PORT] [--job ID]   (what each UDF serves, from the REST API)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -57,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
     submit.add_argument("--parallelism", type=int)
     submit.add_argument("--detached", action="store_true", help="return after submission")
+
+    promote = commands.add_parser("promote", help="check a bundle and make it the UDF's model via its control topic")
+    promote.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    promote.add_argument("--udf", required=True, help="UDF name (its entry must have a control topic)")
+    promote.add_argument("--bundle", required=True, help="bundle path or URI (of the entry's source)")
+    promote.add_argument("--version", dest="pin", help="version to serve (default: the store's current one)")
+
+    status = commands.add_parser("status", help="per UDF: version served, rows, failures, scoring times, reloads")
+    status.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
+    status.add_argument("--job", help="job id (default: every running job)")
     return parser
 
 
@@ -73,6 +85,21 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
 
             result = submit(args.config, args.sql, args.jobmanager, args.parallelism, args.detached)
             out.write(f"job {result.job_id}: {result.state or 'submitted (detached)'}\n")
+            return 0
+        if args.command == "promote":
+            from flink_ml_udf.flink.promote import promote
+
+            done = promote(load_config(args.config), args.udf, args.bundle, args.pin)
+            out.write(
+                f"promoted {done.update.udf_name}: {done.update.bundle_path} @ {done.update.version} "
+                f"(topic {done.topic}, partition {done.partition}, offset {done.offset})\n"
+            )
+            return 0
+        if args.command == "status":
+            from flink_ml_udf.flink.status import format_status, job_status, running_jobs
+
+            for job_id in [args.job] if args.job else running_jobs(args.jobmanager):
+                out.write(format_status(job_id, job_status(args.jobmanager, job_id)))
             return 0
         if args.command == "sql":
             from flink_ml_udf.flink.sql_session import run_sql_file

@@ -11,6 +11,11 @@
           on_error: fail                         # fail | null
           version: null                          # optional: pinned object version (remote sources)
           max_bundle_bytes: 1GiB                 # optional: refuse zips unpacking to more (bytes, KiB, MiB, GiB)
+          reload:                                # optional: follow the store's current version (unpinned only)
+            interval: 60s                        #   how often each worker asks the store (ms, s, m, h)
+          control:                               # optional: follow model updates on a Kafka topic
+            topic: model-updates                 #   records {"udf_name", "bundle_path", "version"}
+            bootstrap_servers: ${KAFKA_BOOTSTRAP_SERVERS}
       s3:                                        # optional: settings of every s3:// entry
         endpoint_url: http://minio:9000          # S3-compatible servers; default: AWS
         region: eu-west-1
@@ -29,6 +34,7 @@ Every problem is reported together, each naming the file, the entry and the key.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -53,7 +59,15 @@ ENTRY_KEYS = (
     "on_error",
     "version",
     "max_bundle_bytes",
+    "reload",
+    "control",
 )
+RELOAD_KEYS = ("interval",)
+CONTROL_KEYS = ("topic", "bootstrap_servers")
+#: The shortest reload interval accepted: each worker makes one metadata request per interval.
+MIN_RELOAD_INTERVAL_S = 0.1
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
@@ -97,6 +111,21 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
+class ReloadSettings:
+    """``reload``: each worker asks the model store for the bundle's current version every ``interval_s``."""
+
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """``control``: each worker follows a Kafka topic of model updates for this UDF."""
+
+    topic: str
+    bootstrap_servers: str
+
+
+@dataclass(frozen=True)
 class UdfEntry:
     """One UDF: its SQL name and the bundle it scores."""
 
@@ -110,11 +139,19 @@ class UdfEntry:
     version: Optional[str] = None
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
     source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
+    reload: Optional[ReloadSettings] = None
+    control: Optional[ControlSettings] = None
 
     @property
     def label(self) -> str:
         """How errors name this entry."""
         return f"UDF '{self.udf_name}'"
+
+    @property
+    def follows_updates(self) -> bool:
+        """Whether workers may switch models while the job runs (reload or control); otherwise the
+        version resolved at registration is pinned for every worker, for the job's whole life."""
+        return self.reload is not None or self.control is not None
 
 
 @dataclass(frozen=True)
@@ -130,6 +167,13 @@ class AppConfig:
             if entry.udf_name.lower() == udf_name.lower():
                 return entry
         raise ConfigError(f"{self.path}: no UDF named {udf_name!r} (UDFs: {', '.join(e.udf_name for e in self.udfs)})")
+
+
+def source_for_uri(uri: str) -> Optional[str]:
+    """The source a bundle URI names by its scheme (``s3://`` → s3, ``gs://`` → gcs, a path → file),
+    or None for an unknown scheme."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else None
+    return SCHEME_SOURCES.get(scheme) if scheme else "file"
 
 
 def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
@@ -330,6 +374,16 @@ def _parse_entry(
     else:
         max_bytes = int(size.group(1)) * _SIZE_UNITS[size.group(2)]
 
+    reload, reload_problems = _parse_reload(values.get("reload"), f"{where} → key 'reload'")
+    problems += reload_problems
+    if reload is not None and version is not None:
+        problems.append(
+            f"{where} → key 'reload': the entry pins version {version}, which never changes; "
+            "remove 'version' to follow the store, or 'reload' to stay on the pin"
+        )
+    control, control_problems = _parse_control(values.get("control"), f"{where} → key 'control'")
+    problems += control_problems
+
     if problems:
         return None, problems
     return (
@@ -344,9 +398,57 @@ def _parse_entry(
             version=version,
             max_bundle_bytes=max_bytes,
             source_settings=settings.get(source, SourceSettings()),
+            reload=reload,
+            control=control,
         ),
         [],
     )
+
+
+def parse_duration(value: Any) -> Optional[float]:
+    """Seconds from ``60s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds; None if malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    match = _DURATION.match(str(value))
+    if match is None:
+        return None
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _parse_reload(raw: Any, where: str) -> Tuple[Optional[ReloadSettings], List[str]]:
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping like {{interval: 60s}}, found {raw!r}"]
+    problems = _unknown_keys(raw, RELOAD_KEYS, where)
+    if "interval" not in raw:
+        return None, problems + [f"{where} → key 'interval': required key is missing (e.g. interval: 60s)"]
+    seconds = parse_duration(raw["interval"])
+    if seconds is None or seconds < MIN_RELOAD_INTERVAL_S:
+        problems.append(
+            f"{where} → key 'interval': expected a duration of at least {MIN_RELOAD_INTERVAL_S:g} s "
+            f"like 60s, 500ms or 2m, found {raw['interval']!r}"
+        )
+    return (None if problems else ReloadSettings(seconds)), problems
+
+
+def _parse_control(raw: Any, where: str) -> Tuple[Optional[ControlSettings], List[str]]:
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping with keys topic and bootstrap_servers, found {raw!r}"]
+    problems = _unknown_keys(raw, CONTROL_KEYS, where)
+    for key in CONTROL_KEYS:
+        value = raw.get(key)
+        if value is None:
+            problems.append(f"{where} → key '{key}': required key is missing")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"{where} → key '{key}': expected a non-empty string, found {value!r}")
+    if problems:
+        return None, problems
+    return ControlSettings(raw["topic"].strip(), raw["bootstrap_servers"].strip()), []
 
 
 def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
@@ -354,4 +456,6 @@ def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
         return interpolate(value, environ)
     if isinstance(value, list):
         return [_interpolate_value(item, environ) for item in value]
+    if isinstance(value, dict):
+        return {key: _interpolate_value(item, environ) for key, item in value.items()}
     return value

@@ -38,7 +38,8 @@ def __getattr__(name: str):
         if name not in names:  # exact case: it is a Python attribute name
             raise AttributeError(f"{config.path} defines no UDF {name!r} (UDFs: {', '.join(names)})")
         entry = config.entry(name)
-        _built[key] = make_udf(entry, derive_signature(entry, load_entry_model(entry).model))
+        loaded = load_entry_model(entry)
+        _built[key] = make_udf(entry, derive_signature(entry, loaded.model), loaded.version)
     return _built[key]
 
 

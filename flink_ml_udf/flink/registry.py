@@ -37,12 +37,17 @@ class RegisteredUdf:
 
     @property
     def sql_variables(self) -> Dict[str, str]:
-        """What SQL files may reference for this UDF: ``${MODEL_VERSION_<NAME>}``, the resolved bundle
-        version, so sinks can record which model scored each row."""
+        """What SQL files may reference for this UDF: ``${MODEL_VERSION_<NAME>}``, the bundle version
+        resolved at registration. For a pinned entry every row is scored by it; an entry that follows
+        updates (reload, control) says per row which version scored it through the ``model_version``
+        output instead."""
         return {f"MODEL_VERSION_{self.entry.udf_name.upper()}": self.version}
 
     def describe(self) -> str:
-        return f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
+        how = "follows updates, now" if self.entry.follows_updates else "pinned"
+        return (
+            f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} {how} @ {self.version}]"
+        )
 
 
 def configure_python_workers(t_env: TableEnvironment, overrides: Optional[Mapping[str, str]] = None) -> None:
@@ -85,5 +90,5 @@ def register_from_config(
     for name, item in registered.items():
         # Registering a config again replaces its functions (a new bundle version, a reloaded config).
         t_env.drop_temporary_system_function(name)
-        t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature))
+        t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature, item.version))
     return registered

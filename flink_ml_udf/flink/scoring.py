@@ -11,7 +11,7 @@ filters (``handle_invalid: skip``) come out NULL too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -36,11 +36,22 @@ class BatchOutcome:
 class BatchScorer:
     """Scores batches for one UDF: built once per worker in ``open()``, called per batch."""
 
-    def __init__(self, udf_name: str, model: Model, signature: Signature, on_error: str) -> None:
+    def __init__(
+        self,
+        udf_name: str,
+        model: Model,
+        signature: Signature,
+        on_error: str,
+        constants: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self.label = f"UDF '{udf_name}'"
         self.model = model
         self.signature = signature
         self.on_invalid = "mark" if on_error == "null" else "raise"
+        self.constants = dict(constants or {})  # pseudo-output values: the same on every row (model_version, ...)
+        missing = sorted(signature.pseudo - set(self.constants))
+        if missing:
+            raise ValueError(f"{self.label}: no value for pseudo-outputs {missing}")
         self._casts = [_result_cast(t) for t in signature.result_types]
 
     def __call__(self, arguments: Sequence[pd.Series]) -> BatchOutcome:
@@ -64,6 +75,11 @@ class BatchScorer:
         nulled = ~frame.kept
         columns = []
         for column, cast in zip(self.signature.results, self._casts):
+            if column.name in self.signature.pseudo:
+                # which model answered: also on rows it could not score, which say so in the other fields
+                values = np.full(frame.n_rows, self.constants[column.name], dtype=object)
+                columns.append(cast(values, np.zeros(frame.n_rows, dtype=bool)))
+                continue
             values = frame.get(column.name, self.label)
             columns.append(cast(values, nulled))
         if not self.signature.is_row:

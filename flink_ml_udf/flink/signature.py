@@ -8,16 +8,23 @@ turns the type names into PyFlink ``DataTypes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Tuple
 
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.mleap import Model
 from flink_ml_udf.mleap.ops import Column
-from flink_ml_udf.mleap.types import DataType
+from flink_ml_udf.mleap.types import STRING, DataType
 
 #: SQL type names a ``result_type`` override may use, for a single-column result.
 RESULT_TYPES = ("DOUBLE", "FLOAT", "INT", "BIGINT", "STRING", "BOOLEAN")
+
+#: Outputs that are not bundle columns but say which model scored the row: ``outputs`` may name
+#: them besides the bundle's columns (each is a STRING, the same for every row of a batch).
+PSEUDO_OUTPUTS: Mapping[str, str] = {
+    "model_version": "the version of the bundle that scored the row (S3 VersionId, GCS generation, sha256:...)",
+    "model_uri": "the URI (or local path) of the bundle that scored the row",
+}
 
 
 def sql_type_name(dtype: DataType) -> str:
@@ -45,6 +52,12 @@ class Signature:
     arguments: Tuple[Column, ...]
     results: Tuple[Column, ...]
     result_type_override: Optional[str] = None
+    pseudo: FrozenSet[str] = frozenset()  # names among ``results`` that are PSEUDO_OUTPUTS
+
+    @property
+    def bundle_results(self) -> Tuple[Column, ...]:
+        """The results the bundle computes (every result but the pseudo-outputs)."""
+        return tuple(c for c in self.results if c.name not in self.pseudo)
 
     @property
     def argument_types(self) -> Tuple[str, ...]:
@@ -59,6 +72,19 @@ class Signature:
         if self.result_type_override is not None:
             return (self.result_type_override,)
         return tuple(sql_type_name(c.dtype) for c in self.results)
+
+    def same_sql_shape(self, other: "Signature") -> bool:
+        """Whether ``other`` has the same SQL arguments and result (names and types), so a model with
+        it can replace one with this signature in a running job."""
+        return self._sql_shape() == other._sql_shape()
+
+    def _sql_shape(self) -> tuple:
+        return (
+            [c.name for c in self.arguments],
+            self.argument_types,
+            [c.name for c in self.results],
+            self.result_types,
+        )
 
     def describe(self, name: str) -> str:
         """``Predict(feature1 DOUBLE, ...) -> DOUBLE``: the SQL-facing shape of the function."""
@@ -84,10 +110,28 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             )
         if len(set(entry.inputs)) != len(entry.inputs):
             raise ConfigError(f"{where} → key 'inputs': a column is listed twice")
+    pseudo = frozenset(name for name in entry.outputs or () if name in PSEUDO_OUTPUTS)
     if entry.outputs is None:
         results = (model.prediction_column,)
     else:
-        results = _pick(entry.outputs, model.output_schema, f"{where} → key 'outputs'", "output")
+        shadowed = sorted(name for name in pseudo if any(c.name == name for c in model.output_schema))
+        if shadowed:
+            raise ConfigError(
+                f"{where} → key 'outputs': {', '.join(map(repr, shadowed))} is both a bundle output column and the "
+                "pseudo-output naming the model; rename the bundle's column"
+            )
+        pseudo_columns = [Column(name, STRING) for name in PSEUDO_OUTPUTS]
+        results = _pick(
+            entry.outputs,
+            model.output_schema + pseudo_columns,
+            f"{where} → key 'outputs'",
+            "output",
+            also=f" or the pseudo-outputs ({', '.join(PSEUDO_OUTPUTS)})",
+        )
+        if len(set(entry.outputs)) != len(entry.outputs):
+            raise ConfigError(f"{where} → key 'outputs': a column is listed twice")
+        if len(pseudo) == len(results):
+            raise ConfigError(f"{where} → key 'outputs': name at least one bundle output besides {', '.join(pseudo)}")
 
     override = None
     if entry.result_type is not None:
@@ -98,15 +142,29 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             raise ConfigError(
                 f"{where} → key 'result_type': {entry.result_type!r} is not one of {', '.join(RESULT_TYPES)}"
             )
-    return Signature(arguments, results, override)
+    return Signature(arguments, results, override, pseudo)
 
 
-def _pick(names: Tuple[str, ...], columns: List[Column], where: str, side: str) -> Tuple[Column, ...]:
-    """The bundle columns called ``names``, in that order; unknown names are an error listing the choices."""
+def compatible_signature(entry: UdfEntry, model: Model, registered: Signature, where: str) -> Signature:
+    """The signature of ``model`` for ``entry``, which must keep the ``registered`` SQL arguments and
+    result (a model update for a running job, or one about to be promoted); ``where`` names the bundle."""
+    signature = derive_signature(entry, model)
+    if not signature.same_sql_shape(registered):
+        raise ConfigError(
+            f"{entry.label} → {where}: incompatible with the registered function: registered "
+            f"{registered.describe(entry.udf_name)}, this bundle gives {signature.describe(entry.udf_name)}"
+        )
+    return signature
+
+
+def _pick(names: Tuple[str, ...], columns: List[Column], where: str, side: str, also: str = "") -> Tuple[Column, ...]:
+    """The columns called ``names``, in that order; unknown names are an error listing the bundle's
+    columns (and ``also``, the other choices)."""
     available = {c.name: c for c in columns}
     unknown = [name for name in names if name not in available]
     if unknown:
+        bundle = [c.name for c in columns if not (also and c.name in PSEUDO_OUTPUTS)]
         raise ConfigError(
-            f"{where}: {', '.join(map(repr, unknown))} not among the bundle's {side} columns ({', '.join(available)})"
+            f"{where}: {', '.join(map(repr, unknown))} not among the bundle's {side} columns ({', '.join(bundle)}){also}"
         )
     return tuple(available[name] for name in names)

@@ -1,25 +1,29 @@
 """A config entry + its signature → one vectorized (pandas) PyFlink UDF.
 
-The function object shipped to the workers holds only the config entry and the signature: each
-worker loads the bundle itself in ``open()`` through the same loader as the client, so TaskManagers
-never depend on the client's memory, and a bundle in object storage is fetched where it runs.
+The function object shipped to the workers holds only the config entry, the signature and the
+version resolved on the client: each worker loads the bundle itself in ``open()`` (into a model
+slot, :mod:`flink_ml_udf.flink.slots`) through the same loader as the client, so TaskManagers never
+depend on the client's memory, and a bundle in object storage is fetched where it runs.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Optional
+import time
+from typing import List, Optional
 
 import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.types import DataType as FlinkType
 from pyflink.table.udf import FunctionContext, ScalarFunction, UserDefinedFunctionWrapper, udf
 
-from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.flink.scoring import BatchScorer, Result
+from flink_ml_udf.flink.metrics import UdfMetrics
+from flink_ml_udf.flink.scoring import Result
 from flink_ml_udf.flink.signature import Signature
+from flink_ml_udf.flink.slots import ModelSlot
+from flink_ml_udf.flink.updates import UpdateSource, start_updates
 
 _FLINK_TYPES = {
     "DOUBLE": DataTypes.DOUBLE,
@@ -56,35 +60,36 @@ class InjectedFault(FlinkMlUdfError):
 
 
 class BundleFunction(ScalarFunction):
-    """Scores whole Arrow batches with an MLeap bundle loaded on the worker.
+    """Scores whole Arrow batches with the model its slot serves on this worker.
 
-    Metrics (group ``flink_ml_udf`` → ``udf`` = name): ``rows`` scored, ``rows_failed`` answered
-    NULL because they could not be scored (``on_error: null``), ``rows_skipped`` filtered by an op.
+    ``version`` is the bundle version resolved on the client at registration: an entry without
+    ``reload`` or ``control`` loads exactly that version on every worker (also one restarted after
+    a failure, or added by rescaling), or fails naming the expected and the found version. Entries
+    with ``reload`` or ``control`` start update threads in ``open()`` that swap models between
+    batches. Metrics: :mod:`flink_ml_udf.flink.metrics`.
     """
 
-    def __init__(self, entry: UdfEntry, signature: Signature) -> None:
+    def __init__(self, entry: UdfEntry, signature: Signature, version: Optional[str] = None) -> None:
         self.entry = entry
         self.signature = signature
-        self._scorer: Optional[BatchScorer] = None
+        self.version = version
+        self._slot: Optional[ModelSlot] = None
+        self._updates: List[UpdateSource] = []
 
     def open(self, function_context: FunctionContext) -> None:
-        loaded = load_entry_model(self.entry)
-        self._scorer = BatchScorer(self.entry.udf_name, loaded.model, self.signature, self.entry.on_error)
-        group = function_context.get_metric_group().add_group("flink_ml_udf").add_group("udf", self.entry.udf_name)
-        self._rows = group.counter("rows")
-        self._failed = group.counter("rows_failed")
-        self._skipped = group.counter("rows_skipped")
+        self._slot = ModelSlot(self.entry, self.signature)
+        self._updates = start_updates(self._slot, self.version)
+        self._metrics = UdfMetrics(function_context.get_metric_group(), self._slot)
         self._fault_file = os.environ.get(FAULT_FILE_ENV)
 
     def eval(self, *arguments: pd.Series) -> Result:
         if self._fault_file:
             self._maybe_fail()
-        outcome = self._scorer(arguments)
-        self._rows.inc(len(arguments[0]) if arguments else 0)
-        if outcome.rejected:
-            self._failed.inc(outcome.rejected)
-        if outcome.skipped:
-            self._skipped.inc(outcome.skipped)
+        served = self._slot.current  # once per batch: the whole batch is scored by this model
+        started = time.perf_counter()
+        outcome = served.scorer(arguments)
+        rows = len(arguments[0]) if arguments else 0
+        self._metrics.scored(served, rows, outcome.rejected, outcome.skipped, time.perf_counter() - started)
         return outcome.result
 
     def _maybe_fail(self) -> None:
@@ -95,18 +100,25 @@ class BundleFunction(ScalarFunction):
         raise InjectedFault(f"UDF '{self.entry.udf_name}': failure injected through {self._fault_file} (drill)")
 
     def close(self) -> None:
-        self._scorer = None
+        for source in self._updates:
+            source.stop()
+        self._updates = []
+        self._slot = None
 
     def __getstate__(self):
-        # Never ship a loaded model: workers load their own in open().
+        # Never ship a loaded model or a thread: workers load their own in open().
         state = dict(self.__dict__)
-        state["_scorer"] = None
+        state["_slot"] = None
+        state["_updates"] = []
+        state.pop("_metrics", None)
         return state
 
 
-def make_udf(entry: UdfEntry, signature: Signature) -> UserDefinedFunctionWrapper:
+def make_udf(entry: UdfEntry, signature: Signature, version: Optional[str] = None) -> UserDefinedFunctionWrapper:
+    """The pandas UDF of ``entry``; ``version`` (resolved on the client) is what every worker loads
+    unless the entry follows updates (``reload``/``control``)."""
     return udf(
-        BundleFunction(entry, signature),
+        BundleFunction(entry, signature, version),
         input_types=[flink_type(t) for t in signature.argument_types],
         result_type=result_type(signature),
         func_type="pandas",

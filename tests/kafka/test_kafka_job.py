@@ -48,7 +48,6 @@ def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, 
     n = 200
     features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
     version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
-    monkeypatch.setenv("MODEL_VERSION_PREDICT", version)
     init = io.StringIO()
     assert cli(["sql-init", "--config", EXAMPLE_CONFIG, "--kafka"], out=init) == 0
     (tmp_path / "init.sql").write_text(init.getvalue())
