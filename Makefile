@@ -48,6 +48,7 @@ bench: install-dev jars
 	$(PY) bench/flink_bench.py
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/kafka_bench.py
+	$(PY) bench/reload_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -16,6 +16,10 @@ EXAMPLE_CONFIG = os.path.join(REPO, "conf", "application.yaml")
 # every worker sees it; a test arms one failure by creating the file.
 FAULT_FILE = os.path.join(tempfile.gettempdir(), f"flink-ml-udf-fault-{os.getpid()}")
 os.environ["FLINK_ML_UDF_FAULT_FILE"] = FAULT_FILE
+# Credential chains must never wait for a cloud metadata server that is not there: set for every
+# process the tests start (JVMs, Python workers, cluster daemons), like the fault file.
+os.environ["NO_GCE_CHECK"] = "true"
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
 def float32_exact(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,8 +3,9 @@
 A :class:`ModelSlot` holds one :class:`Served` model: the scorer built for it, its version, its
 URI and when it was loaded. The UDF reads ``slot.current`` once per batch, so a batch is scored
 wholly by one model. Update sources (:mod:`flink_ml_udf.flink.updates`) *propose* a new (URI,
-version); the slot loads and checks the proposal on the caller's thread, which is never the
-scoring thread, and swaps it in by replacing one reference. Any failure keeps the current model,
+version); the slot loads it in a child process (:mod:`flink_ml_udf.flink.load_process`: the
+parsing never holds the worker's GIL while it scores), checks it on the caller's thread, which is
+never the scoring thread, and swaps it in by replacing one reference. Any failure keeps the current model,
 is counted and logged once, and the same (URI, version) is not tried again: a bad version costs
 one download, not one per poll.
 
@@ -17,11 +18,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Set, Tuple
+from typing import Callable, Optional, Set, Tuple
 
 from flink_ml_udf.bundles import LoadedModel, load_entry_model
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.flink.load_process import load_in_child
 from flink_ml_udf.flink.scoring import BatchScorer
 from flink_ml_udf.flink.signature import Signature, compatible_signature
 
@@ -54,6 +56,8 @@ class ModelSlot:
     entry: UdfEntry
     signature: Signature  # the registered SQL signature every model of this slot must keep
     stats: SlotStats = field(default_factory=SlotStats)
+    # How proposals are loaded: in a child process, off the worker's GIL (see load_process).
+    loader: Callable[[UdfEntry, Optional[str], Optional[str]], LoadedModel] = load_in_child
     _current: Optional[Served] = field(default=None, repr=False)
     _rejected: Set[Tuple[str, str]] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -91,7 +95,7 @@ class ModelSlot:
             if version is not None and (uri, version) in self._rejected:
                 return False
             try:
-                loaded = load_entry_model(self.entry, uri, version)
+                loaded = self.loader(self.entry, uri, version)
                 if current is not None and (loaded.uri, loaded.version) == (current.uri, current.version):
                     return False
                 served = self._build(loaded)

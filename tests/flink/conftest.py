@@ -36,7 +36,9 @@ def build_model_versions(folder: str) -> ModelVersions:
     data = pd.DataFrame({"feature1": rng.uniform(0, 100, 500), "feature2": rng.integers(0, 11, 500).astype(float),
                          "feature3": rng.uniform(-1, 1, 500)})  # fmt: skip
     features = ["feature1", "feature2", "feature3"]
-    pipeline = mleap_pipeline(features, [StandardScaler(), RandomForestRegressor(n_estimators=5, max_depth=3, random_state=1)])
+    pipeline = mleap_pipeline(
+        features, [StandardScaler(), RandomForestRegressor(n_estimators=5, max_depth=3, random_state=1)]
+    )
     fit_pipeline(pipeline, data[features], 100.0 - data.feature1 + 7.0 * data.feature3)
     v2 = export_bundle(pipeline, os.path.join(folder, "v2.zip"), form="zip")
     incompatible = os.path.join(folder, "incompatible.zip")

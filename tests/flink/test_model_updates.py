@@ -294,3 +294,140 @@ def test_control_topic_promotes_rolls_back_and_a_restart_comes_back_on_the_lates
         if os.path.exists(FAULT_FILE):
             os.remove(FAULT_FILE)
         job.cancel()
+
+
+# -- remote model stores -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_store(tmp_path):
+    """A versioned bucket on a moto server of this test's own (the test stops it)."""
+    from tests.loaders.conftest import _admin_s3, start_moto
+
+    server = start_moto()
+    s3 = _admin_s3(server.url)
+    s3.create_bucket(Bucket="models")
+    s3.put_bucket_versioning(Bucket="models", VersioningConfiguration={"Status": "Enabled"})
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text("[default]\naws_access_key_id = test\naws_secret_access_key = test\n")
+    sources = f"""
+        s3:
+          endpoint_url: {server.url}
+          region: us-east-1
+          credentials_file: {credentials}
+          connect_timeout: 1
+          read_timeout: 2
+          retries: 0
+          cache_dir: {tmp_path / "cache"}
+    """
+
+    def put(bundle: str) -> str:
+        with open(bundle, "rb") as handle:
+            return s3.put_object(Bucket="models", Key="fraud.zip", Body=handle.read())["VersionId"]
+
+    yield server, sources, put
+    server.stop()
+
+
+def test_reload_from_s3_follows_new_versions_and_outlives_the_server(
+    cluster, kafka_bootstrap, model_versions, tmp_path, s3_store
+):
+    server, sources, put = s3_store
+    first = put(model_versions.v1)
+    config = write_config(tmp_path, f"""
+        - udf_name: Fraud
+          bundle_path: s3://models/fraud.zip
+          outputs: [prediction, model_version]
+          reload: {{interval: {INTERVAL}}}
+    """, sources)  # fmt: skip
+    before = len(rejected_lines(cluster))
+    job = RunningJob(cluster, kafka_bootstrap, tmp_path, config)
+    try:
+        job.wait_for(lambda rows: versions(rows).get(first, 0) >= 50, "50 rows scored by the first S3 version")
+        second = put(model_versions.v2)
+        job.wait_for(lambda rows: second in versions(rows), "rows scored by the second S3 version")
+        server.stop()  # the store goes away: the job keeps scoring with what it has
+        seen = len(job.rows())
+        rows = job.wait_for(lambda rows: len(rows) >= seen + 200, "200 more rows with the store down")
+        assert job.state() == "RUNNING"
+        assert set(versions(sorted(rows, key=lambda row: row["id"])[-200:])) == {second}
+        assert_values_match_versions(rows, {first: model_versions.v1, second: model_versions.v2})
+        lines = rejected_lines(cluster)[before:]
+        assert len(lines) == 1 and "cannot ask the store for the current version" in lines[0], lines
+        assert "connection refused or unreachable" in lines[0]
+    finally:
+        job.cancel()
+
+
+def test_pinned_s3_entry_keeps_its_version_after_the_object_changes_and_the_job_restarts(
+    cluster, kafka_bootstrap, model_versions, tmp_path, s3_store
+):
+    import shutil
+
+    _, sources, put = s3_store
+    first = put(model_versions.v1)
+    config = write_config(tmp_path, """
+        - udf_name: Fraud
+          bundle_path: s3://models/fraud.zip
+          outputs: [prediction, model_version]
+    """, sources)  # fmt: skip
+    job = RunningJob(cluster, kafka_bootstrap, tmp_path, config)
+    try:
+        job.wait_for(lambda rows: versions(rows).get(first, 0) >= 50, "50 rows scored by the submitted version")
+        put(model_versions.v2)  # the object moves on after submission
+        shutil.rmtree(tmp_path / "cache")  # the restarted worker must fetch the pinned version from the store
+        open(FAULT_FILE, "w").close()
+        rows = job.wait_for(lambda rows: len(since_restart(rows)) >= 100, "100 rows after the restart")
+        assert not os.path.exists(FAULT_FILE)
+        assert set(versions(rows)) == {first}
+        assert_values_match_versions(rows, {first: model_versions.v1})
+        assert os.listdir(tmp_path / "cache")  # it was fetched again, by VersionId
+    finally:
+        if os.path.exists(FAULT_FILE):
+            os.remove(FAULT_FILE)
+        job.cancel()
+
+
+def test_reload_from_gcs_follows_new_generations(cluster, kafka_bootstrap, model_versions, tmp_path):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    from tests.loaders.conftest import start_fake_gcs
+
+    server = start_fake_gcs()
+    try:
+        client = storage.Client(
+            project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
+        )
+        bucket = client.bucket("models")
+        bucket.versioning_enabled = True
+        bucket = client.create_bucket(bucket)
+
+        def put(bundle: str) -> str:
+            blob = bucket.blob("fraud.zip")
+            blob.upload_from_filename(bundle, content_type="application/zip")
+            return str(blob.generation)
+
+        first = put(model_versions.v1)
+        config = write_config(tmp_path, f"""
+            - udf_name: Fraud
+              bundle_path: gs://models/fraud.zip
+              outputs: [prediction, model_version]
+              reload: {{interval: {INTERVAL}}}
+        """, f"""
+            gcs:
+              endpoint_url: {server.url}
+              anonymous: true
+              retries: 0
+              cache_dir: {tmp_path / "cache"}
+        """)  # fmt: skip
+        job = RunningJob(cluster, kafka_bootstrap, tmp_path, config)
+        try:
+            job.wait_for(lambda rows: versions(rows).get(first, 0) >= 50, "50 rows scored by the first generation")
+            second = put(model_versions.v2)
+            rows = job.wait_for(lambda rows: versions(rows).get(second, 0) >= 50, "50 rows of the second generation")
+            assert_values_match_versions(rows, {first: model_versions.v1, second: model_versions.v2})
+        finally:
+            job.cancel()
+    finally:
+        server.stop()

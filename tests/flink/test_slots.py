@@ -150,3 +150,25 @@ def test_control_records_are_parsed_strictly():
         with pytest.raises(Exception) as info:
             parse_update(value, "r")
         assert str(info.value) == message
+
+
+def test_the_old_model_is_released_after_the_swap(store, model_versions):
+    import gc
+    import weakref
+
+    slot = make_slot(store)
+    old = weakref.ref(slot.load().scorer.model)
+    assert slot.propose(store, publish(model_versions.v2, store))
+    gc.collect()
+    assert old() is None  # nothing kept the first model alive
+
+
+def test_a_reload_that_outlives_its_time_bound_is_stopped_and_rejected(store, model_versions):
+    from flink_ml_udf.flink.load_process import load_in_child
+
+    slot = make_slot(store)
+    slot.load()
+    slot.loader = lambda entry, uri, version: load_in_child(entry, uri, version, timeout_s=0.01)
+    version = publish(model_versions.v2, store)
+    assert not slot.propose(store, version)
+    assert slot.stats.last_failure == f"UDF 'Fraud' → bundle {store}: not loaded within 0.01 s (the load was stopped)"
