@@ -6,8 +6,9 @@
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
     flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
                         [--parallelism N] [--detached]     (flink run -pym flink_ml_udf.flink.job)
-    flink-ml-udf promote --config APP.yaml --udf NAME --bundle URI [--version V]   (control topic)
+    flink-ml-udf promote --config APP.yaml --udf NAME --bundle URI [--version V] [--variant NAME]
     flink-ml-udf status [--jobmanager HOST:PORT] [--job ID]   (what each UDF serves, from the REST API)
+    flink-ml-udf compare --config APP.yaml --udf NAME --frame FRAME.json   (an experiment's models, offline)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--udf", required=True, help="UDF name (its entry must have a control topic)")
     promote.add_argument("--bundle", required=True, help="bundle path or URI (of the entry's source)")
     promote.add_argument("--version", dest="pin", help="version to serve (default: the store's current one)")
+    promote.add_argument("--variant", help="the variant (or shadow) of an experiment to promote")
+
+    comparison = commands.add_parser("compare", help="score a LeapFrame with every variant and the shadow")
+    comparison.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    comparison.add_argument("--udf", required=True, help="UDF name (an experiment, or a plain entry)")
+    comparison.add_argument("--frame", required=True, help="LeapFrame JSON file ('-' for stdin)")
 
     status = commands.add_parser("status", help="per UDF: version served, rows, failures, scoring times, reloads")
     status.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
@@ -89,17 +96,27 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
         if args.command == "promote":
             from flink_ml_udf.flink.promote import promote
 
-            done = promote(load_config(args.config), args.udf, args.bundle, args.pin)
+            done = promote(load_config(args.config), args.udf, args.bundle, args.pin, variant=args.variant)
             out.write(
                 f"promoted {done.update.udf_name}: {done.update.bundle_path} @ {done.update.version} "
                 f"(topic {done.topic}, partition {done.partition}, offset {done.offset})\n"
             )
             return 0
-        if args.command == "status":
-            from flink_ml_udf.flink.status import format_status, job_status, running_jobs
+        if args.command == "compare":
+            from flink_ml_udf.flink.compare import compare, format_comparison
 
-            for job_id in [args.job] if args.job else running_jobs(args.jobmanager):
-                out.write(format_status(job_id, job_status(args.jobmanager, job_id)))
+            document = _read_json(args.frame, "frame")
+            out.write(format_comparison(args.udf, compare(load_config(args.config), args.udf, document)))
+            return 0
+        if args.command == "status":
+            from flink_ml_udf.flink.status import format_status, job_status, running_jobs, shadow_comparisons
+
+            try:
+                for job_id in [args.job] if args.job else running_jobs(args.jobmanager):
+                    rows = job_status(args.jobmanager, job_id)
+                    out.write(format_status(job_id, rows, shadow_comparisons(args.jobmanager, job_id)))
+            except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+                raise FlinkMlUdfError(f"cannot read the REST API at {args.jobmanager}: {exc}") from None
             return 0
         if args.command == "sql":
             from flink_ml_udf.flink.sql_session import run_sql_file
@@ -143,15 +160,20 @@ def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
         out.write(f"  {column['name']:<28} {column['type']}{marker}\n")
 
 
+def _read_json(path: str, what: str):
+    """A JSON file ('-': stdin) as a document; errors name the file."""
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        return json.loads(text)
+    except OSError as exc:
+        raise FlinkMlUdfError(f"{what} {path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise FlinkMlUdfError(f"{what} {path}: not valid JSON: {exc}") from None
+
+
 def _score(loaded: LoadedModel, frame_path: str, out: TextIO) -> None:
     model = loaded.model
-    try:
-        text = sys.stdin.read() if frame_path == "-" else open(frame_path, encoding="utf-8").read()
-        document = json.loads(text)
-    except OSError as exc:
-        raise FlinkMlUdfError(f"frame {frame_path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise FlinkMlUdfError(f"frame {frame_path}: not valid JSON: {exc}") from None
+    document = _read_json(frame_path, "frame")
     try:
         frame = frame_from_json(document)
     except FlinkMlUdfError as exc:

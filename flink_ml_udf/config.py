@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
@@ -62,6 +62,13 @@ ENTRY_KEYS = (
     "reload",
     "control",
 )
+#: Keys of an A/B experiment entry (``variants`` replaces ``bundle_path``; ``shadow`` may join either).
+EXPERIMENT_KEYS = ("split_key", "split_key_type", "variants", "shadow")
+#: What a variant or the shadow may say about its bundle: a plain entry's bundle keys.
+BUNDLE_KEYS = ("bundle_path", "bundle_source", "version", "max_bundle_bytes", "reload", "control")
+VARIANT_KEYS = ("name", "weight") + BUNDLE_KEYS
+SHADOW_KEYS = ("name", "sample") + BUNDLE_KEYS
+SPLIT_KEY_TYPES = ("STRING", "BIGINT")
 RELOAD_KEYS = ("interval",)
 CONTROL_KEYS = ("topic", "bootstrap_servers")
 #: The shortest reload interval accepted: each worker makes one metadata request per interval.
@@ -141,17 +148,43 @@ class UdfEntry:
     source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
     reload: Optional[ReloadSettings] = None
     control: Optional[ControlSettings] = None
+    # An A/B experiment: rows routed by the hash of the SQL argument ``split_key`` to ``variants``
+    # (each a plain entry of its own bundle); a ``shadow`` scored beside them, never returned unless asked.
+    split_key: Optional[str] = None
+    split_key_type: str = "STRING"
+    variants: Tuple["Variant", ...] = ()
+    shadow: Optional["Variant"] = None
+    variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
 
     @property
     def label(self) -> str:
         """How errors name this entry."""
-        return f"UDF '{self.udf_name}'"
+        return f"UDF '{self.udf_name}'" + (f" → variant '{self.variant}'" if self.variant else "")
+
+    @property
+    def is_experiment(self) -> bool:
+        return bool(self.variants) or self.shadow is not None
+
+    @property
+    def served(self) -> Tuple["Variant", ...]:
+        """What answers rows: the variants, or the entry itself as the only one."""
+        return self.variants or (Variant(self.udf_name, self, 1),)
 
     @property
     def follows_updates(self) -> bool:
         """Whether workers may switch models while the job runs (reload or control); otherwise the
         version resolved at registration is pinned for every worker, for the job's whole life."""
         return self.reload is not None or self.control is not None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an experiment (or its shadow): a name, a plain entry for its bundle, its share."""
+
+    name: str
+    entry: UdfEntry
+    weight: int = 0  # variants: relative share of the keys
+    sample: float = 1.0  # shadow: fraction of the keys it also scores
 
 
 @dataclass(frozen=True)
@@ -217,7 +250,7 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
         where = f"{path} → mleap.udf_registry[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("udf_name"), str):
             where += f" ({raw['udf_name']})"
-        entry, entry_problems = _parse_entry(raw, where, base_dir, environ, settings)
+        entry, entry_problems = _parse_udf(raw, where, base_dir, environ, settings)
         problems += entry_problems
         if entry is None:
             continue
@@ -294,6 +327,118 @@ def _number(value: Any) -> Optional[float]:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _parse_udf(
+    raw: Any,
+    where: str,
+    base_dir: str,
+    environ: Optional[Mapping[str, str]],
+    settings: Mapping[str, SourceSettings],
+) -> Tuple[Optional[UdfEntry], List[str]]:
+    """A registry entry: a plain one, or an experiment (``variants`` and/or ``shadow``)."""
+    if not isinstance(raw, dict) or not any(key in raw for key in EXPERIMENT_KEYS):
+        return _parse_entry(raw, where, base_dir, environ, settings)
+    common = {key: value for key, value in raw.items() if key not in EXPERIMENT_KEYS}
+    problems: List[str] = []
+    variants_raw, shadow_raw = raw.get("variants"), raw.get("shadow")
+    split_key, split_type = raw.get("split_key"), raw.get("split_key_type", "STRING")
+    if variants_raw is not None and "bundle_path" in raw:
+        problems.append(f"{where} → key 'variants': an entry has either bundle_path or variants, not both")
+    if split_key is not None and not (isinstance(split_key, str) and SQL_IDENTIFIER.match(split_key)):
+        problems.append(f"{where} → key 'split_key': expected the name of a SQL argument, found {split_key!r}")
+    if not isinstance(split_type, str) or split_type.strip().upper() not in SPLIT_KEY_TYPES:
+        problems.append(f"{where} → key 'split_key_type': {split_type!r} is not one of {', '.join(SPLIT_KEY_TYPES)}")
+    else:
+        split_type = split_type.strip().upper()
+    variants: List[Variant] = []
+    if variants_raw is not None:
+        if split_key is None:
+            problems.append(f"{where} → key 'split_key': required with variants (the SQL argument that routes a row)")
+        if not isinstance(variants_raw, list) or len(variants_raw) < 2:
+            problems.append(
+                f"{where} → key 'variants': expected a list of at least two variants, found {variants_raw!r}"
+            )
+            variants_raw = []
+        for index, item in enumerate(variants_raw):
+            variant, variant_problems = _parse_arm(
+                item, "weight", f"{where} → variants[{index}]", common, base_dir, environ, settings
+            )
+            problems += variant_problems
+            if variant is not None:
+                variants.append(variant)
+    elif split_key is not None and shadow_raw is None:
+        problems.append(f"{where} → key 'split_key': routes rows to variants, but the entry has no 'variants'")
+    shadow = None
+    if shadow_raw is not None:
+        shadow, shadow_problems = _parse_arm(
+            shadow_raw, "sample", f"{where} → shadow", common, base_dir, environ, settings
+        )
+        problems += shadow_problems
+        if shadow is not None and shadow.sample < 1 and split_key is None:
+            problems.append(f"{where} → shadow → key 'sample': sampling keys needs a 'split_key'")
+    names = [v.name for v in variants] + ([shadow.name] if shadow is not None else [])
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        problems.append(f"{where} → key 'variants': duplicate variant names {', '.join(map(repr, duplicates))}")
+    base, base_problems = _parse_entry(
+        common if variants_raw is None else {**common, "bundle_path": "-"}, where, base_dir, environ, settings
+    )
+    problems += base_problems
+    if problems or base is None:
+        return None, problems
+    if variants:  # the entry's own bundle is its first variant's (what a plain load of the entry serves)
+        first = variants[0].entry
+        base = replace(base, bundle_path=first.bundle_path, bundle_source=first.bundle_source, version=first.version,
+                       source_settings=first.source_settings, reload=first.reload, control=first.control)  # fmt: skip
+    return replace(base, split_key=split_key, split_key_type=split_type, variants=tuple(variants), shadow=shadow), []
+
+
+def _parse_arm(
+    raw: Any,
+    share: str,
+    where: str,
+    common: Mapping[str, Any],
+    base_dir: str,
+    environ: Optional[Mapping[str, str]],
+    settings: Mapping[str, SourceSettings],
+) -> Tuple[Optional[Variant], List[str]]:
+    """A variant (``share`` = weight) or the shadow (``share`` = sample): its own keys on top of the
+    entry's common ones, parsed as a plain entry."""
+    allowed = VARIANT_KEYS if share == "weight" else SHADOW_KEYS
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping with keys {', '.join(allowed)}, found {raw!r}"]
+    name = raw.get("name")
+    if isinstance(name, str) and name:
+        where += f" ({name})"
+    problems = _unknown_keys(raw, allowed, where)
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9_-]+$", name):
+        problems.append(f"{where} → key 'name': expected a name of letters, digits, '_' or '-', found {name!r}")
+    amount = raw.get(share)
+    if share == "weight":
+        if amount is None:
+            problems.append(f"{where} → key 'weight': required key is missing")
+        elif isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            problems.append(f"{where} → key 'weight': expected a positive whole number, found {amount!r}")
+    elif amount is not None:
+        number = _number(amount)
+        if number is None or not 0 < number <= 1:
+            problems.append(f"{where} → key 'sample': expected a fraction in (0, 1], found {amount!r}")
+        else:
+            amount = number
+    own = {key: value for key, value in raw.items() if key in BUNDLE_KEYS}
+    outputs = common.get("outputs")
+    arm_raw = dict(common, **own)
+    if isinstance(outputs, list):  # an arm computes the bundle's outputs; the router adds the rest
+        arm_raw["outputs"] = [o for o in outputs if not str(o).startswith("shadow_") and o != "model_variant"] or None
+    entry, entry_problems = _parse_entry(arm_raw, where, base_dir, environ, settings)
+    problems += entry_problems
+    if problems or entry is None:
+        return None, problems
+    entry = replace(entry, variant=name)
+    if share == "weight":
+        return Variant(name, entry, weight=amount), []
+    return Variant(name, entry, sample=1.0 if amount is None else amount), []
 
 
 def _parse_entry(

@@ -30,11 +30,16 @@ class Promotion:
 
 
 def promote(
-    config: AppConfig, udf_name: str, bundle: str, version: Optional[str] = None, timeout_s: float = 30.0
+    config: AppConfig,
+    udf_name: str,
+    bundle: str,
+    version: Optional[str] = None,
+    timeout_s: float = 30.0,
+    variant: Optional[str] = None,
 ) -> Promotion:
-    """Check ``bundle`` (at ``version``) against ``udf_name``'s registered signature and write it to the
-    UDF's control topic; returns where the record landed."""
-    entry = config.entry(udf_name)
+    """Check ``bundle`` (at ``version``) against ``udf_name``'s registered signature (of ``variant`` of
+    an experiment) and write it to its control topic; returns where the record landed."""
+    entry = _arm_entry(config.entry(udf_name), variant)
     if entry.control is None:
         raise FlinkMlUdfError(
             f"{entry.label}: has no control topic (add control: {{topic, bootstrap_servers}} to its entry)"
@@ -44,7 +49,7 @@ def promote(
     registered = derive_signature(entry, load_entry_model(entry).model)
     candidate = load_entry_model(entry, bundle, version)
     compatible_signature(entry, candidate.model, registered, f"bundle {candidate.uri} @ {candidate.version}")
-    update = ModelUpdate(entry.udf_name, candidate.uri, candidate.version)
+    update = ModelUpdate(entry.udf_name, candidate.uri, candidate.version, entry.variant)
     kafka = import_kafka()
     producer = kafka.Producer(
         {
@@ -65,3 +70,17 @@ def promote(
         )
     message = delivered[0][1]
     return Promotion(update, entry.control.topic, message.partition(), message.offset())
+
+
+def _arm_entry(entry, variant: Optional[str]):
+    """The entry that a promotion is for: the UDF's own, or one variant's (or the shadow's) of an experiment."""
+    arms = {v.name: v.entry for v in entry.variants + ((entry.shadow,) if entry.shadow is not None else ())}
+    if variant is None:
+        if entry.is_experiment:
+            raise FlinkMlUdfError(
+                f"{entry.label}: is an experiment; name the variant to promote (--variant {', '.join(arms)})"
+            )
+        return entry
+    if variant not in arms:
+        raise FlinkMlUdfError(f"{entry.label}: has no variant {variant!r} (variants: {', '.join(arms) or 'none'})")
+    return arms[variant]

@@ -12,10 +12,10 @@ from typing import Dict, List, Mapping, Optional, Union
 
 from pyflink.table import TableEnvironment
 
-from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import AppConfig, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError, FlinkMlUdfError
-from flink_ml_udf.flink.signature import Signature, derive_signature
+from flink_ml_udf.flink.router import ServingPlan, serving_plan
+from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.flink.udf import make_udf
 
 #: Python worker settings applied unless the job sets its own. Bigger bundles and Arrow batches
@@ -29,11 +29,21 @@ PYTHON_WORKER_DEFAULTS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class RegisteredUdf:
-    """What was registered under one name: the entry, its SQL signature, the bundle version."""
+    """What was registered under one name: the serving plan (entry, SQL signature, arms and their versions)."""
 
-    entry: UdfEntry
-    signature: Signature
-    version: str
+    plan: ServingPlan
+
+    @property
+    def entry(self) -> UdfEntry:
+        return self.plan.entry
+
+    @property
+    def signature(self) -> Signature:
+        return self.plan.signature
+
+    @property
+    def version(self) -> str:
+        return self.plan.version
 
     @property
     def sql_variables(self) -> Dict[str, str]:
@@ -44,10 +54,7 @@ class RegisteredUdf:
         return {f"MODEL_VERSION_{self.entry.udf_name.upper()}": self.version}
 
     def describe(self) -> str:
-        how = "follows updates, now" if self.entry.follows_updates else "pinned"
-        return (
-            f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} {how} @ {self.version}]"
-        )
+        return self.plan.describe()
 
 
 def configure_python_workers(t_env: TableEnvironment, overrides: Optional[Mapping[str, str]] = None) -> None:
@@ -67,8 +74,7 @@ def validate(config: AppConfig) -> Dict[str, RegisteredUdf]:
     problems: List[str] = []
     for entry in config.udfs:
         try:
-            loaded = load_entry_model(entry)
-            registered[entry.udf_name] = RegisteredUdf(entry, derive_signature(entry, loaded.model), loaded.version)
+            registered[entry.udf_name] = RegisteredUdf(serving_plan(entry))
         except FlinkMlUdfError as exc:
             problems.append(str(exc))
     if problems:
@@ -90,5 +96,5 @@ def register_from_config(
     for name, item in registered.items():
         # Registering a config again replaces its functions (a new bundle version, a reloaded config).
         t_env.drop_temporary_system_function(name)
-        t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature, item.version))
+        t_env.create_temporary_system_function(name, make_udf(item.plan))
     return registered

@@ -31,6 +31,7 @@ class BatchOutcome:
     result: Result
     rejected: int
     skipped: int
+    frame: Optional[Frame] = None  # the scored frame: every column the bundle computed (shadow comparison reads it)
 
 
 class BatchScorer:
@@ -69,7 +70,7 @@ class BatchScorer:
             self.model.transform(frame)
         except FlinkMlUdfError as exc:
             raise exc.within(self.label) from exc
-        return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()))
+        return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()), frame)
 
     def _result(self, frame: Frame) -> Result:
         nulled = ~frame.kept

@@ -8,9 +8,9 @@ turns the type names into PyFlink ``DataTypes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import FrozenSet, List, Mapping, Optional, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from flink_ml_udf.config import UdfEntry
+from flink_ml_udf.config import UdfEntry, Variant
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.mleap import Model
 from flink_ml_udf.mleap.ops import Column
@@ -52,7 +52,13 @@ class Signature:
     arguments: Tuple[Column, ...]
     results: Tuple[Column, ...]
     result_type_override: Optional[str] = None
-    pseudo: FrozenSet[str] = frozenset()  # names among ``results`` that are PSEUDO_OUTPUTS
+    pseudo: FrozenSet[str] = frozenset()  # names among ``results`` the bundle does not compute
+    split_key: Optional[str] = None  # an experiment's routing argument: ``arguments[0]``, never a bundle input
+
+    @property
+    def bundle_arguments(self) -> Tuple[Column, ...]:
+        """The arguments the bundle reads (all but an experiment's split key)."""
+        return self.arguments[1:] if self.split_key is not None else self.arguments
 
     @property
     def bundle_results(self) -> Tuple[Column, ...]:
@@ -143,6 +149,60 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
                 f"{where} → key 'result_type': {entry.result_type!r} is not one of {', '.join(RESULT_TYPES)}"
             )
     return Signature(arguments, results, override, pseudo)
+
+
+#: The experiment's pseudo-output naming the variant that scored the row.
+VARIANT_OUTPUT = "model_variant"
+#: The prefix of the shadow's outputs: ``shadow_prediction`` is the shadow's ``prediction``.
+SHADOW_PREFIX = "shadow_"
+
+
+def experiment_signature(
+    entry: UdfEntry, arms: Sequence[Tuple[Variant, Signature]], shadow: Optional[Tuple[Variant, Signature]]
+) -> Signature:
+    """The SQL signature of an experiment: the split key, then the bundle's arguments; the requested
+    outputs, where ``model_variant`` names the variant and ``shadow_<column>`` is the shadow's
+    ``<column>``. Every variant and the shadow must keep the first variant's SQL signature."""
+    first_variant, first = arms[0]
+    for variant, signature in list(arms[1:]) + ([shadow] if shadow is not None else []):
+        if not signature.same_sql_shape(first):
+            raise ConfigError(
+                f"{variant.entry.label} → bundle {variant.entry.bundle_path}: gives "
+                f"{signature.describe(entry.udf_name)}, but variant '{first_variant.name}' gives "
+                f"{first.describe(entry.udf_name)}; every variant and the shadow must have the same arguments and result"
+            )
+    where = f"{entry.label} → key 'outputs'"
+    by_name = {column.name: column for column in first.results}
+    results: List[Column] = []
+    pseudo = set(first.pseudo)
+    for name in entry.outputs or (first.results[0].name,):
+        if name == VARIANT_OUTPUT:
+            if not entry.variants:
+                raise ConfigError(f"{where}: '{VARIANT_OUTPUT}' needs variants")
+            results.append(Column(name, STRING))
+            pseudo.add(name)
+        elif name.startswith(SHADOW_PREFIX):
+            column = by_name.get(name[len(SHADOW_PREFIX) :])
+            if shadow is None:
+                raise ConfigError(f"{where}: {name!r} needs a shadow")
+            if column is None or column.name in first.pseudo:
+                raise ConfigError(
+                    f"{where}: {name!r} is the shadow's {name[len(SHADOW_PREFIX) :]!r}, which must be among the outputs "
+                    f"too ({', '.join(c.name for c in first.bundle_results)})"
+                )
+            results.append(Column(name, column.dtype))
+            pseudo.add(name)
+        else:
+            results.append(by_name[name])
+    key_type = DataType("long") if entry.split_key_type == "BIGINT" else STRING
+    arguments = first.arguments
+    if entry.split_key is not None:
+        if any(column.name == entry.split_key for column in arguments):
+            raise ConfigError(
+                f"{entry.label} → key 'split_key': {entry.split_key!r} is also a bundle input; name it apart"
+            )
+        arguments = (Column(entry.split_key, key_type),) + tuple(arguments)
+    return Signature(arguments, tuple(results), first.result_type_override, frozenset(pseudo), entry.split_key)
 
 
 def compatible_signature(entry: UdfEntry, model: Model, registered: Signature, where: str) -> Signature:

@@ -30,6 +30,17 @@ from flink_ml_udf.flink.signature import Signature, compatible_signature
 log = logging.getLogger("flink_ml_udf.reload")
 
 
+def is_classifier(model) -> bool:
+    """Whether the op that computes the model's prediction is a classifier (its prediction a label)."""
+    from flink_ml_udf.mleap.ops.model_base import Classifier
+
+    name = model.prediction_column.name
+    producer = next(
+        (op for op in reversed(model.ops) if any(c.name == name for c in op.outputs) and not op.children), None
+    )
+    return isinstance(producer, Classifier) or (producer is not None and "classifier" in producer.op)
+
+
 @dataclass(frozen=True)
 class Served:
     """One loaded model as a slot serves it."""
@@ -38,6 +49,8 @@ class Served:
     version: str
     uri: str
     loaded_at_ms: int  # epoch milliseconds
+    prediction_column: str = "prediction"  # the bundle's final prediction (what a shadow is compared on)
+    classification: bool = False  # the prediction is a class label (compared for agreement, not distance)
 
 
 @dataclass
@@ -76,6 +89,12 @@ class ModelSlot:
     @property
     def loaded(self) -> bool:
         return self._current is not None
+
+    @property
+    def target_uri(self) -> str:
+        """The bundle this slot follows: what it serves, or its entry's bundle before the first load."""
+        served = self._current
+        return served.uri if served is not None else self.entry.bundle_path
 
     def load(self, uri: Optional[str] = None, version: Optional[str] = None) -> Served:
         """Load the first model (in ``open()``): any error is raised, the worker cannot score without one."""
@@ -130,7 +149,10 @@ class ModelSlot:
             self.entry.on_error,
             constants={"model_version": loaded.version, "model_uri": loaded.uri},
         )
-        return Served(scorer, loaded.version, loaded.uri, int(time.time() * 1000))
+        prediction = loaded.model.prediction_column.name
+        return Served(
+            scorer, loaded.version, loaded.uri, int(time.time() * 1000), prediction, is_classifier(loaded.model)
+        )
 
     def _failed(self, uri: str, version: Optional[str], exc: BaseException, resolved_by: str) -> None:
         self.stats.reload_failures += 1

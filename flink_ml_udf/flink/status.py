@@ -1,7 +1,9 @@
 """``flink-ml-udf status``: what every UDF of a running job serves, from the cluster's REST API.
 
-One line per UDF when all its subtasks serve the same version (counts summed, times the worst
-subtask's), else one line per subtask, so a rollout in progress shows which subtask is where.
+One line per UDF (an experiment: per variant and shadow, as ``Fraud/champion``) when all its
+subtasks serve the same version (counts summed, times the worst subtask's), else one line per
+subtask, so a rollout in progress shows which subtask is where. An experiment with a shadow adds a
+line comparing the shadow with what was returned.
 """
 
 from __future__ import annotations
@@ -32,6 +34,40 @@ class SubtaskStatus:
     reload_failures: float
 
 
+@dataclass(frozen=True)
+class ShadowComparison:
+    udf: str
+    rows: float
+    failures: float
+    compared: float
+    disagreements: float
+    abs_diff_sum: float  # in model units
+    abs_diff_p99: float  # the worst subtask's
+
+    def describe(self) -> str:
+        mean = self.abs_diff_sum / self.compared if self.compared else 0.0
+        return (
+            f"{self.udf} shadow: {self.rows:.0f} rows, {self.failures:.0f} failed, {self.compared:.0f} compared, "
+            f"mean |diff| {mean:.6g}, p99 |diff| {self.abs_diff_p99:.6g}, {self.disagreements:.0f} disagreements"
+        )
+
+
+def shadow_comparisons(jobmanager: str, job_id: str) -> List[ShadowComparison]:
+    sums: Dict[str, Dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for _, key, value in subtask_metrics(jobmanager, job_id):
+        udf, _, metric = key[len(PREFIX) :].partition(".")
+        if key.startswith(PREFIX) and metric.startswith("shadow_"):
+            if metric == "shadow_abs_diff_p99_e6":
+                sums[udf][metric] = max(sums[udf][metric], value)
+            else:
+                sums[udf][metric] += value
+    return [
+        ShadowComparison(udf, m["shadow_rows"], m["shadow_failures"], m["shadow_compared"], m["shadow_disagreements"],
+                         m["shadow_abs_diff_sum_e6"] / 1e6, m["shadow_abs_diff_p99_e6"] / 1e6)
+        for udf, m in sorted(sums.items())
+    ]  # fmt: skip
+
+
 def job_status(jobmanager: str, job_id: str) -> List[SubtaskStatus]:
     values: Dict[tuple, Dict[str, float]] = defaultdict(dict)
     versions: Dict[tuple, str] = {}
@@ -39,6 +75,11 @@ def job_status(jobmanager: str, job_id: str) -> List[SubtaskStatus]:
         if not key.startswith(PREFIX):
             continue
         udf, _, metric = key[len(PREFIX) :].partition(".")
+        if metric.startswith("shadow_"):
+            continue  # the comparison: shadow_comparisons()
+        if metric.startswith("variant."):
+            variant, _, metric = metric[len("variant.") :].partition(".")
+            udf = f"{udf}/{variant}"
         if metric.startswith("version.") and metric.endswith(".model_info"):
             if value == 1:
                 versions[(udf, subtask)] = _rest_version(metric[len("version.") : -len(".model_info")])
@@ -93,7 +134,9 @@ def running_jobs(jobmanager: str) -> List[str]:
     return [job["jid"] for job in _rest(jobmanager, "/jobs/overview")["jobs"] if job["state"] == "RUNNING"]
 
 
-def format_status(job_id: str, rows: Sequence[SubtaskStatus], now_ms: Optional[float] = None) -> str:
+def format_status(
+    job_id: str, rows: Sequence[SubtaskStatus], shadows: Sequence[ShadowComparison] = (), now_ms: Optional[float] = None
+) -> str:
     header = ("udf", "subtask", "version", "loaded", "rows", "failed", "p50 µs", "p99 µs", "reloads", "reload failures")
     table = [header]
     for row in rows:
@@ -107,4 +150,5 @@ def format_status(job_id: str, rows: Sequence[SubtaskStatus], now_ms: Optional[f
     lines = [f"job {job_id}" + ("" if rows else ": no flink-ml-udf metrics reported yet")]
     if rows:
         lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    lines += [shadow.describe() for shadow in shadows]
     return "\n".join(lines) + "\n"

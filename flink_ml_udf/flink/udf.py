@@ -9,7 +9,6 @@ depend on the client's memory, and a bundle in object storage is fetched where i
 from __future__ import annotations
 
 import os
-import time
 from typing import List, Optional
 
 import pandas as pd
@@ -17,9 +16,9 @@ from pyflink.table import DataTypes
 from pyflink.table.types import DataType as FlinkType
 from pyflink.table.udf import FunctionContext, ScalarFunction, UserDefinedFunctionWrapper, udf
 
-from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.flink.metrics import UdfMetrics
+from flink_ml_udf.flink.metrics import ShadowMetrics, UdfMetrics, udf_group
+from flink_ml_udf.flink.router import Router, ServingPlan
 from flink_ml_udf.flink.scoring import Result
 from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.flink.slots import ModelSlot
@@ -60,65 +59,85 @@ class InjectedFault(FlinkMlUdfError):
 
 
 class BundleFunction(ScalarFunction):
-    """Scores whole Arrow batches with the model its slot serves on this worker.
+    """Scores whole Arrow batches with the models its plan names (:class:`~flink_ml_udf.flink.router.ServingPlan`).
 
-    ``version`` is the bundle version resolved on the client at registration: an entry without
-    ``reload`` or ``control`` loads exactly that version on every worker (also one restarted after
-    a failure, or added by rescaling), or fails naming the expected and the found version. Entries
-    with ``reload`` or ``control`` start update threads in ``open()`` that swap models between
-    batches. Metrics: :mod:`flink_ml_udf.flink.metrics`.
+    Each variant (a plain entry is one) gets a model slot on the worker. An arm without ``reload``
+    or ``control`` loads exactly the version resolved on the client at registration, on every
+    worker (also one restarted after a failure, or added by rescaling), or fails naming the
+    expected and the found version. Arms with ``reload`` or ``control`` start update threads in
+    ``open()`` that swap models between batches. A shadow that cannot load is counted and logged,
+    never fatal. Metrics: :mod:`flink_ml_udf.flink.metrics`.
     """
 
-    def __init__(self, entry: UdfEntry, signature: Signature, version: Optional[str] = None) -> None:
-        self.entry = entry
-        self.signature = signature
-        self.version = version
-        self._slot: Optional[ModelSlot] = None
+    def __init__(self, plan: ServingPlan) -> None:
+        self.plan = plan
+        self._router: Optional[Router] = None
         self._updates: List[UpdateSource] = []
 
     def open(self, function_context: FunctionContext) -> None:
-        self._slot = ModelSlot(self.entry, self.signature)
-        self._updates = start_updates(self._slot, self.version)
-        self._metrics = UdfMetrics(function_context.get_metric_group(), self._slot)
+        group = udf_group(function_context.get_metric_group(), self.plan.entry.udf_name)
+        slots, self._arm_metrics = [], []
+        for arm in self.plan.arms:
+            slot = ModelSlot(arm.variant.entry, arm.signature)
+            self._updates += start_updates(slot, arm.version)
+            slots.append(slot)
+            arm_group = group.add_group("variant", arm.variant.name) if self.plan.entry.variants else group
+            self._arm_metrics.append(UdfMetrics(arm_group, slot))
+        shadow = None
+        if self.plan.shadow is not None:
+            arm = self.plan.shadow
+            shadow = ModelSlot(arm.variant.entry, arm.signature)
+            try:
+                self._updates += start_updates(shadow, arm.version)
+            except Exception as exc:  # noqa: BLE001 - a shadow never fails the job
+                shadow.reject(shadow.target_uri, arm.version, f"cannot load the shadow: {exc}", "open")
+        self._router = Router(self.plan, slots, shadow)
+        self._shadow_metrics = None
+        if shadow is not None:
+            self._shadow_metrics = ShadowMetrics(group, self._router)
+            self._shadow_slot_metrics = UdfMetrics(group.add_group("variant", self.plan.shadow.variant.name), shadow)
         self._fault_file = os.environ.get(FAULT_FILE_ENV)
 
     def eval(self, *arguments: pd.Series) -> Result:
         if self._fault_file:
             self._maybe_fail()
-        served = self._slot.current  # once per batch: the whole batch is scored by this model
-        started = time.perf_counter()
-        outcome = served.scorer(arguments)
-        rows = len(arguments[0]) if arguments else 0
-        self._metrics.scored(served, rows, outcome.rejected, outcome.skipped, time.perf_counter() - started)
-        return outcome.result
+        result, batches = self._router.score(arguments)
+        for batch in batches:
+            self._arm_metrics[batch.index].scored(
+                batch.served, batch.rows, batch.rejected, batch.skipped, batch.seconds
+            )
+        if self._shadow_metrics is not None:
+            self._shadow_metrics.scored()
+            shadowed = self._router.last_shadow
+            if shadowed is not None:
+                self._shadow_slot_metrics.scored(
+                    shadowed.served, shadowed.rows, shadowed.rejected, shadowed.skipped, shadowed.seconds
+                )
+        return result
 
     def _maybe_fail(self) -> None:
         try:
             os.remove(self._fault_file)  # atomic: exactly one worker takes the armed failure
         except FileNotFoundError:
             return
-        raise InjectedFault(f"UDF '{self.entry.udf_name}': failure injected through {self._fault_file} (drill)")
+        raise InjectedFault(f"UDF '{self.plan.entry.udf_name}': failure injected through {self._fault_file} (drill)")
 
     def close(self) -> None:
         for source in self._updates:
             source.stop()
         self._updates = []
-        self._slot = None
+        self._router = None
 
     def __getstate__(self):
-        # Never ship a loaded model or a thread: workers load their own in open().
-        state = dict(self.__dict__)
-        state["_slot"] = None
-        state["_updates"] = []
-        state.pop("_metrics", None)
-        return state
+        # Never ship a loaded model, a thread or a metric: workers build their own in open().
+        return {"plan": self.plan, "_router": None, "_updates": []}
 
 
-def make_udf(entry: UdfEntry, signature: Signature, version: Optional[str] = None) -> UserDefinedFunctionWrapper:
-    """The pandas UDF of ``entry``; ``version`` (resolved on the client) is what every worker loads
-    unless the entry follows updates (``reload``/``control``)."""
+def make_udf(plan: ServingPlan) -> UserDefinedFunctionWrapper:
+    """The pandas UDF that serves ``plan`` (see :func:`flink_ml_udf.flink.registry.serving_plan`)."""
+    signature = plan.signature
     return udf(
-        BundleFunction(entry, signature, version),
+        BundleFunction(plan),
         input_types=[flink_type(t) for t in signature.argument_types],
         result_type=result_type(signature),
         func_type="pandas",

@@ -3,7 +3,8 @@
 - :class:`StorePoller` (``reload: {interval}``) asks the model store for the bundle's current
   version every interval (one metadata request) and proposes a version it has not seen.
 - :class:`ControlFollower` (``control: {topic, bootstrap_servers}``) reads a Kafka topic of model
-  updates, ``{"udf_name": ..., "bundle_path": ..., "version": ...}``: from the beginning when the
+  updates, ``{"udf_name": ..., "bundle_path": ..., "version": ...}`` (and ``"variant"`` for a variant
+or the shadow of an experiment): from the beginning when the
   worker opens (the latest record for the UDF decides what it serves, so a restarted worker comes
   back on the latest decision), then every new record as it arrives.
 
@@ -69,7 +70,7 @@ class StorePoller(UpdateSource):
 
     def poll_once(self) -> None:
         entry = self.slot.entry
-        uri = self.slot.current.uri
+        uri = self.slot.target_uri
         try:
             version = loader_for(entry.bundle_source).resolve(uri, entry.source_settings)
         except Exception as exc:  # noqa: BLE001 - an unreachable store keeps the current model
@@ -79,7 +80,8 @@ class StorePoller(UpdateSource):
                 self.slot.reject(uri, None, f"cannot ask the store for the current version: {cause}", self.name)
             return
         self._outage = None
-        if version != self.slot.current.version and not self.slot.was_rejected(uri, version):
+        serving = self.slot.current.version if self.slot.loaded else None
+        if version != serving and not self.slot.was_rejected(uri, version):
             self.slot.propose(uri, version, resolved_by=self.name)
 
 
@@ -90,12 +92,18 @@ class ModelUpdate:
     udf_name: str
     bundle_path: str
     version: Optional[str] = None
+    variant: Optional[str] = None  # for a variant (or the shadow) of an experiment
 
     def to_json(self) -> bytes:
         record = {"udf_name": self.udf_name, "bundle_path": self.bundle_path}
         if self.version is not None:
             record["version"] = self.version
+        if self.variant is not None:
+            record["variant"] = self.variant
         return json.dumps(record).encode()
+
+    def is_for(self, udf_name: str, variant: Optional[str]) -> bool:
+        return self.udf_name.lower() == udf_name.lower() and self.variant == variant
 
 
 def parse_update(value: Optional[bytes], where: str) -> ModelUpdate:
@@ -106,16 +114,19 @@ def parse_update(value: Optional[bytes], where: str) -> ModelUpdate:
         raise FlinkMlUdfError(f"{where}: not a JSON object ({exc})") from None
     if not isinstance(record, dict):
         raise FlinkMlUdfError(f"{where}: expected a JSON object, found {type(record).__name__}")
-    unknown = sorted(set(record) - {"udf_name", "bundle_path", "version"})
+    unknown = sorted(set(record) - {"udf_name", "bundle_path", "version", "variant"})
     if unknown:
-        raise FlinkMlUdfError(f"{where}: unknown keys {unknown} (allowed: udf_name, bundle_path, version)")
+        raise FlinkMlUdfError(f"{where}: unknown keys {unknown} (allowed: udf_name, bundle_path, version, variant)")
     for key in ("udf_name", "bundle_path"):
         if not isinstance(record.get(key), str) or not record[key].strip():
             raise FlinkMlUdfError(f"{where}: key {key!r} must be a non-empty string")
     version = record.get("version")
     if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
         raise FlinkMlUdfError(f"{where}: key 'version' must be a string")
-    return ModelUpdate(record["udf_name"], record["bundle_path"], None if version is None else str(version))
+    variant = record.get("variant")
+    if variant is not None and (not isinstance(variant, str) or not variant):
+        raise FlinkMlUdfError(f"{where}: key 'variant' must be a non-empty string")
+    return ModelUpdate(record["udf_name"], record["bundle_path"], None if version is None else str(version), variant)
 
 
 def import_kafka():
@@ -211,7 +222,7 @@ class ControlFollower(UpdateSource):
             except FlinkMlUdfError as exc:
                 self.slot.reject("(unparsed record)", None, str(exc), self.name)
                 continue
-            if update.udf_name.lower() == self.slot.entry.udf_name.lower():
+            if update.is_for(self.slot.entry.udf_name, self.slot.entry.variant):
                 updates.append(update)
         return updates
 

@@ -40,6 +40,8 @@ def test_example_signatures():
     assert signatures == {
         "Predict": "Predict(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> DOUBLE",
         "Predictv2": "Predictv2(feature1 DOUBLE) -> DOUBLE",
+        "PredictVersioned": "PredictVersioned(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> "
+        "ROW<prediction DOUBLE, model_version STRING>",
     }
 
 

@@ -135,6 +135,13 @@ def test_poller_follows_the_store_and_reports_an_outage_once(store, model_versio
     )
 
 
+def test_control_records_name_their_udf_and_variant():
+    update = parse_update(b'{"udf_name": "fraud", "bundle_path": "b.zip", "variant": "challenger"}', "r")
+    assert update.is_for("Fraud", "challenger") and not update.is_for("Fraud", None)
+    assert not update.is_for("Fraud", "champion") and not update.is_for("Churn", "challenger")
+    assert parse_update(update.to_json(), "r") == update
+
+
 def test_control_records_are_parsed_strictly():
     assert parse_update(b'{"udf_name": "Fraud", "bundle_path": "s3://m/f.zip", "version": 7}', "r") == ModelUpdate(
         "Fraud", "s3://m/f.zip", "7"
@@ -143,7 +150,8 @@ def test_control_records_are_parsed_strictly():
         b"not json": "r: not a JSON object (Expecting value: line 1 column 1 (char 0))",
         b"[1]": "r: expected a JSON object, found list",
         b'{"udf_name": "F"}': "r: key 'bundle_path' must be a non-empty string",
-        b'{"udf_name": "F", "bundle_path": "x", "extra": 1}': "r: unknown keys ['extra'] (allowed: udf_name, bundle_path, version)",
+        b'{"udf_name": "F", "bundle_path": "x", "extra": 1}': "r: unknown keys ['extra'] (allowed: udf_name, bundle_path, version, variant)",
+        b'{"udf_name": "F", "bundle_path": "x", "variant": ""}': "r: key 'variant' must be a non-empty string",
         b'{"udf_name": "F", "bundle_path": "x", "version": true}': "r: key 'version' must be a string",
     }
     for value, message in cases.items():
