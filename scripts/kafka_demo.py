@@ -69,7 +69,7 @@ def run(
     """One job run on fresh topics; the job is cancelled before returning."""
     from flink_ml_udf.flink.registry import register_from_config
     from flink_ml_udf.flink.sql_script import read_statements, run_statements
-    from flink_ml_udf.testing.local_kafka import consume, create_topics, produce_features
+    from flink_ml_udf.testing.local_kafka import committed_records, consume, create_topics, produce_features
 
     tag = uuid.uuid4().hex[:8]
     features, predictions = f"features-{tag}", f"predictions-{tag}"
@@ -107,12 +107,12 @@ def run(
         produce_features(bootstrap, features, range(events), rate=rate)
         reader.join()
         # A second full read catches duplicates that arrived after the last expected record.
-        records = [r for r in consume(bootstrap, predictions, expected=expected + 1, timeout=5) if r[0]["id"] >= 0]
+        records = [r for r in committed_records(bootstrap, predictions) if r["id"] >= 0]
         measured = [r for r in collected if r[0]["id"] >= 0]
         last = max((received for _, received in measured), default=start * 1000.0)
     finally:
         job.cancel().result()
-    counts = Counter(record["id"] for record, _ in records)
+    counts = Counter(record["id"] for record in records)
     latencies = np.array([received - event_time_ms(record["feature_timestamp"]) for record, received in measured])
     return Report(
         guarantee=guarantee,
