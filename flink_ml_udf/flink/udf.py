@@ -1,9 +1,10 @@
-"""A config entry + its signature → one vectorized (pandas) PyFlink UDF.
+"""A serving plan (a config entry, its SQL signature, the versions resolved on the client) → one
+vectorized (pandas) PyFlink UDF.
 
-The function object shipped to the workers holds only the config entry, the signature and the
-version resolved on the client: each worker loads the bundle itself in ``open()`` (into a model
-slot, :mod:`flink_ml_udf.flink.slots`) through the same loader as the client, so TaskManagers never
-depend on the client's memory, and a bundle in object storage is fetched where it runs.
+The function object shipped to the workers holds only the plan: each worker loads its bundles
+itself in ``open()`` (into model slots, :mod:`flink_ml_udf.flink.slots`) through the same loaders
+as the client, so TaskManagers never depend on the client's memory, and a bundle in object storage
+is fetched where it runs. Each batch goes through the plan's router (one variant for a plain entry).
 """
 
 from __future__ import annotations
