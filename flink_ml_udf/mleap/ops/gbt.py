@@ -2,13 +2,15 @@
 
 Both are a weighted sum of regression trees (leaf ``[value]``) over the shared :class:`TreeEnsemble`;
 unlike random forests the ``tree_weights`` do count (Spark writes 1.0 for the first tree and the
-step size for the rest). The classifier turns the margin into Spark's LogLoss probability.
+step size for the rest). The classifier turns the margin into Spark's LogLoss probability. The
+compiled traversal gathers each tree's prediction; the weighted sum stays the shared ``dense_dot``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from flink_ml_udf.mleap.compiled.forest import CompiledForest
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
 from flink_ml_udf.mleap.ops.model_kernels import dense_dot
@@ -21,6 +23,7 @@ class _Boosted:
     """The weighted tree sum shared by both GBT ops."""
 
     ensemble: TreeEnsemble
+    forest: CompiledForest
     weights: np.ndarray
 
     def load_trees(self, spec: NodeSpec) -> None:
@@ -31,9 +34,10 @@ class _Boosted:
             raise spec.attributes.error(
                 "tree_weights", f"has {len(self.weights)} weights for {self.ensemble.n_trees} trees"
             )
+        self.forest = CompiledForest(self.ensemble, spec.context)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return dense_dot(self.ensemble.leaf_values(x)[:, :, 0], self.weights)
+        return dense_dot(self.forest.per_tree(x), self.weights)
 
 
 @register("gbt_regression")

@@ -1,0 +1,50 @@
+"""Compiled kernels (numba) for the per-batch paths where numpy's per-call cost or memory traffic
+dominates: tree traversal, and small-batch feature steps.
+
+numba is a dependency of the package (it ships binary wheels, so no compiler is needed on the
+machine); what is compiled is chosen per model when its ops are decoded, and each kernel is compiled
+(or loaded from numba's on-disk cache) while the bundle loads, never on the first batch. Compiled
+code is cached in ``NUMBA_CACHE_DIR`` if set, else beside this package when writable, else in
+numba's per-user cache; a read-only cluster image only costs the compile time again on each load.
+See bench/RESULTS.md for the measured reasons and costs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flink_ml_udf.errors import BundleError
+
+try:
+    import numba as _numba
+except Exception as exc:  # ImportError, or a broken llvmlite install raising OSError
+    _numba = None
+    _NUMBA_ERROR: Exception = exc
+else:
+    _NUMBA_ERROR = RuntimeError("unreachable")
+
+
+def jit(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``numba.njit`` with the options every kernel here uses (cached, GIL released); a plain
+    Python function when numba is missing, so that importing the runtime never fails. Loading a
+    model that needs a kernel calls :func:`warm`, which turns the missing numba into a clear error."""
+    if _numba is None:
+        return function
+    return _numba.njit(cache=True, nogil=True)(function)
+
+
+def warm(who: str, kernel: Callable[..., Any], *example: Any) -> None:
+    """Compile ``kernel`` for the argument types of ``example`` (or load it from the cache) at load
+    time, turning a missing numba or a compile failure into a :class:`BundleError` naming ``who``."""
+    if _numba is None:
+        raise BundleError(
+            f"{who}: compiled kernels need the 'numba' package, which cannot be imported "
+            f"({type(_NUMBA_ERROR).__name__}: {_NUMBA_ERROR}); install it with 'pip install numba'"
+        )
+    try:
+        kernel(*example)
+    except Exception as exc:
+        raise BundleError(
+            f"{who}: compiling kernel {getattr(kernel, '__name__', kernel)!r} with numba "
+            f"{_numba.__version__} failed ({type(exc).__name__}: {exc})"
+        ) from exc
