@@ -1,6 +1,7 @@
 """The compiled tree traversal against the numpy reference (``TreeEnsemble.leaf_values``): the same
-leaves and, bit for bit, the same sums, on random forests (continuous and categorical splits, ties
-on thresholds, NaN and infinite features, NaN and signed-zero leaves) and batches of 1 to 100,000 rows."""
+leaves and, bit for bit, the same sums, in both layouts (perfect: continuous splits; nodes:
+categorical splits or deep sparse trees), on random forests (ties on thresholds, NaN and infinite
+features, NaN and signed-zero leaves) and batches of 1 to 100,000 rows."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.errors import ScoringError
-from flink_ml_udf.mleap.compiled.forest import CompiledForest, tree_depths
+from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap.compiled.forest import BoostedSum, ForestSum, tree_depths
 from flink_ml_udf.mleap.kernels import seq_sum
 from flink_ml_udf.mleap.ops.trees import vote_shares
 from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json
@@ -67,22 +69,37 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
 
 @pytest.mark.parametrize("n_rows", [1, 7, 1000, 100_000])
 @pytest.mark.parametrize("categorical", [False, True])
-def test_sums_and_per_tree_values_match_the_numpy_traversal_bit_for_bit(n_rows, categorical):
+def test_forest_sums_match_the_numpy_traversal_bit_for_bit(n_rows, categorical):
     ensemble = random_ensemble(seed=n_rows, n_trees=25, max_depth=8, categorical=categorical)
-    forest = CompiledForest(ensemble, "node forest (test)")
     x = random_features(seed=n_rows + 1, n_rows=n_rows)
     reference = ensemble.leaf_values(x)  # (rows, trees, width)
     assert np.isnan(reference).any() and (reference == 0.0).any()
 
-    assert_same_bits(forest.tree_sum(x, forest.first_values)[:, 0], seq_sum(reference[:, :, 0], axis=1))
-    assert_same_bits(forest.tree_sum(x, ensemble.values), seq_sum(reference, axis=1))
-    assert_same_bits(forest.per_tree(x), reference[:, :, 0])
+    first = ForestSum(ensemble, ensemble.values[:, 0], "node forest (test)")
+    assert first.layout.perfect is not categorical
+    assert_same_bits(first(x)[:, 0], seq_sum(reference[:, :, 0], axis=1))
+    assert_same_bits(ForestSum(ensemble, ensemble.values, "node forest (test)")(x), seq_sum(reference, axis=1))
     # The forest classifier's votes: leaves normalized per tree, then summed (the former per-row code).
     leaves = reference[:, :, :2]
     totals = seq_sum(leaves, axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(totals != 0.0, leaves / np.where(totals != 0.0, totals, 1.0), 0.0)
-    assert_same_bits(forest.tree_sum(x, vote_shares(ensemble.values, 2)), seq_sum(share, axis=1))
+    votes = ForestSum(ensemble, vote_shares(ensemble.values, 2), "node forest (test)")
+    assert_same_bits(votes(x), seq_sum(share, axis=1))
+
+
+def test_deep_sparse_trees_take_the_nodes_layout_and_shallow_ones_the_perfect_one():
+    # A chain 14 deep has 29 nodes; padded it would need 2**14 bottom slots.
+    chain = [bw.split(i % (N_FEATURES - 1), float(THRESHOLDS[i % 6])) for i in range(14)]
+    lines = []
+    for node in chain:
+        lines += [node, bw.leaf(float(len(lines)))]
+    deep = parse_tree_json(bw.tree_lines(lines[:-1] + [bw.leaf(-1.0), bw.leaf(-2.0)]), "chain")
+    ensemble = TreeEnsemble([deep, deep], "node forest (test)")
+    forest = ForestSum(ensemble, ensemble.values[:, 0], "node forest (test)")
+    assert tree_depths(ensemble).tolist() == [14, 14] and not forest.layout.perfect
+    x = random_features(seed=9, n_rows=2000)
+    assert_same_bits(forest(x)[:, 0], seq_sum(ensemble.leaf_values(x)[:, :, 0], axis=1))
 
 
 def test_a_single_tree_and_a_single_leaf_tree_are_walked_like_the_reference():
@@ -90,26 +107,29 @@ def test_a_single_tree_and_a_single_leaf_tree_are_walked_like_the_reference():
     deep = parse_tree_json(random_tree(np.random.default_rng(3), 10, 1, False), "deep")
     ensemble = TreeEnsemble([stump, deep], "node forest (test)")
     assert tree_depths(ensemble).tolist() == [0, max(1, ensemble.depth)]
-    forest = CompiledForest(ensemble, "node forest (test)")
     x = random_features(seed=4, n_rows=500)
-    assert_same_bits(forest.per_tree(x), ensemble.leaf_values(x)[:, :, 0])
+    assert_same_bits(
+        ForestSum(ensemble, ensemble.values, "node forest (test)")(x), seq_sum(ensemble.leaf_values(x), axis=1)
+    )
+    only_stumps = TreeEnsemble([stump, stump], "node forest (test)")
+    assert_same_bits(ForestSum(only_stumps, only_stumps.values[:, 0], "stumps")(x[:3]), np.full((3, 1), 8.0))
 
 
 def test_non_contiguous_and_integer_features_are_read_as_doubles():
     ensemble = random_ensemble(seed=5, n_trees=5, max_depth=4)
-    forest = CompiledForest(ensemble, "node forest (test)")
+    forest = ForestSum(ensemble, ensemble.values, "node forest (test)")
     x = random_features(seed=6, n_rows=300)
     wide = np.repeat(x, 2, axis=1)[:, ::2]  # a strided view
-    assert_same_bits(forest.per_tree(wide), ensemble.leaf_values(x)[:, :, 0])
+    assert_same_bits(forest(wide), seq_sum(ensemble.leaf_values(x), axis=1))
     integers = np.nan_to_num(x, nan=0.0, posinf=3.0, neginf=-3.0).round().astype(np.int64)
-    assert_same_bits(forest.per_tree(integers), ensemble.leaf_values(integers.astype(np.float64))[:, :, 0])
+    assert_same_bits(forest(integers), seq_sum(ensemble.leaf_values(integers.astype(np.float64)), axis=1))
 
 
 def test_too_few_features_is_a_scoring_error_naming_the_node():
     ensemble = random_ensemble(seed=7, n_trees=3, max_depth=5)
-    forest = CompiledForest(ensemble, "node forest (test)")
+    forest = BoostedSum(ensemble, np.ones(3), "node forest (test)")
     with pytest.raises(ScoringError) as error:
-        forest.per_tree(np.zeros((2, ensemble.max_feature)))
+        forest(np.zeros((2, ensemble.max_feature)))
     assert str(error.value) == (
         f"node forest (test): trees split on feature {ensemble.max_feature} "
         f"but the input has {ensemble.max_feature} features"
@@ -134,3 +154,16 @@ def test_without_numba_loading_a_tree_model_says_what_is_missing():
         "compiled kernels need the 'numba' package, which cannot be imported "
         "(ModuleNotFoundError: import of numba halted; None in sys.modules); install it with 'pip install numba'"
     )
+
+
+@pytest.mark.parametrize("n_rows", [1, 7, 1000, 100_000])
+@pytest.mark.parametrize("n_trees", [3, 4, 25])  # no fma lanes, lanes only, lanes and a tail
+@pytest.mark.parametrize("categorical", [False, True])
+def test_boosted_sums_are_the_jvms_ddot_of_the_per_tree_values(n_rows, n_trees, categorical):
+    ensemble = random_ensemble(seed=n_rows * n_trees, n_trees=n_trees, max_depth=6, width=1, categorical=categorical)
+    x = random_features(seed=n_rows + 2, n_rows=n_rows)
+    weights = np.random.default_rng(n_trees).choice([1.0, 0.1, 0.3, -2.5, 1e-300, 3e7], size=n_trees)
+    forest = BoostedSum(ensemble, weights, "node forest (test)")
+    assert forest.layout.perfect is not categorical
+    expected = blas.ddot_j11(ensemble.leaf_values(x)[:, :, 0], weights)
+    assert_same_bits(forest(x), expected)

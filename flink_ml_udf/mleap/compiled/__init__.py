@@ -24,6 +24,11 @@ else:
     _NUMBA_ERROR = RuntimeError("unreachable")
 
 
+def available() -> bool:
+    """Whether numba imported (models that need a kernel refuse to load without it)."""
+    return _numba is not None
+
+
 def jit(function: Callable[..., Any]) -> Callable[..., Any]:
     """``numba.njit`` with the options every kernel here uses (cached, GIL released); a plain
     Python function when numba is missing, so that importing the runtime never fails. Loading a
@@ -31,6 +36,14 @@ def jit(function: Callable[..., Any]) -> Callable[..., Any]:
     if _numba is None:
         return function
     return _numba.njit(cache=True, nogil=True)(function)
+
+
+def inline(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A helper of kernels, inlined into each caller at compile time: a call per step of a hot
+    loop would otherwise keep the loop's state in memory (measured: 30% slower tree walks)."""
+    if _numba is None:
+        return function
+    return _numba.njit(cache=True, nogil=True, inline="always")(function)
 
 
 def warm(who: str, kernel: Callable[..., Any], *example: Any) -> None:

@@ -1,36 +1,53 @@
 """Compiled traversal of a :class:`~flink_ml_udf.mleap.trees.TreeEnsemble`, fused with the sums the
 tree ops take over their trees.
 
-The numpy traversal in ``trees.py`` stays the reference; this one walks the same flat node arrays
-with the same double comparison (``x <= threshold`` goes left, so NaN goes right; categorical
-splits through the same table), so every (row, tree) reaches the same leaf. Trees are walked one
-at a time over a block of rows, level by level (leaves point to themselves, so a row that arrives
-early stays put): the rows of a block are independent chains the CPU overlaps, and a tree's nodes
-stay in cache while the block walks it.
+The numpy traversal in ``trees.py`` stays the reference; these kernels make the same double
+comparison (``x <= threshold`` goes left, so NaN goes right; categorical splits through the same
+table), so every (row, tree) reaches the same leaf. Two layouts, picked per model at load (as
+hummingbird picks its tree strategy from the depth):
 
-What the ops sum is folded in here, in the order the reference sums: per row, tree 0's leaf value
-first, then each later tree's added left to right (Scala's ``Array.sum``, numpy's ``cumsum``), so
-:meth:`CompiledForest.tree_sum` is bit-identical to ``seq_sum(values[leaves], axis=1)``. Boosted
-models take :meth:`CompiledForest.per_tree` and keep their weighted dot where it was.
+- **perfect**: each tree padded to a complete binary tree of the forest's depth, stored level by
+  level, so a step is ``j = 2 j + 1 + (x[feature[j]] > threshold[j])`` with no child lookup. A leaf
+  above the bottom is copied into every bottom slot below it, so the route through the padding
+  cannot matter. A group of rows walks a tree together, level by level: independent chains the
+  CPU overlaps. Used when no split is categorical and the padding stays small.
+- **nodes**: the ensemble's own flat arrays (leaves point to themselves), a block of rows walked
+  level by level through one tree at a time. Any depth, categorical splits.
+
+What the ops sum is folded in, in the order the JVM sums: per row, tree 0's leaf value first, then
+each later tree's added left to right (Scala's ``Array.sum``, numpy's ``cumsum``), so
+:class:`ForestSum` is bit-identical to ``seq_sum(table[leaves], axis=1)``; boosted models' weighted
+sum is netlib ``Java11BLAS.ddot`` (four interleaved fma lanes, then the tail), so
+:class:`BoostedSum` is bit-identical to ``blas.ddot_j11(per-tree values, weights)``.
 """
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from flink_ml_udf.errors import ScoringError
-from flink_ml_udf.mleap.compiled import jit, warm
+from flink_ml_udf.mleap.compiled import inline, jit, warm
+from flink_ml_udf.mleap.compiled.fma import fma
 from flink_ml_udf.mleap.trees import TreeEnsemble
 
-#: Rows walked together through one tree: enough independent chains to hide memory latency, few
-#: enough that the block's feature rows stay in L1 (bench/RESULTS.md, issue 13).
+#: Rows walked together through one tree in the nodes layout (bench/RESULTS.md, issue 13).
 BLOCK_ROWS = 256
+#: Rows walked together through one tree in the perfect layout.
+GROUP_ROWS = 64
+#: The perfect layout is used up to this depth, and while padding at most quadruples the nodes
+#: (plus 256 per tree, so that any forest up to depth 8 qualifies).
+PERFECT_MAX_DEPTH = 12
 
 
-@jit
-def _walk(x, start, count, root, depth, feature, threshold, children, categorical, category_row, category_hit,
-          category_is_left, has_categorical, nodes):  # fmt: skip
-    """Leaf reached by rows ``start .. start + count`` in the tree at ``root``, into ``nodes[:count]``."""
+# -- the two walks ---------------------------------------------------------------------------------
+
+
+@inline
+def _walk_nodes(x, start, count, root, depth, feature, threshold, children, categorical, category_row, category_hit,
+                category_is_left, has_categorical, nodes):  # fmt: skip
+    """Leaf node reached by rows ``start .. start + count`` in the tree at ``root``, into ``nodes``."""
     for i in range(count):
         nodes[i] = root
     width = category_hit.shape[1]
@@ -49,9 +66,27 @@ def _walk(x, start, count, root, depth, feature, threshold, children, categorica
             nodes[i] = children[2 * node + step]
 
 
+@inline
+def _walk_perfect(flat, n_features, start, count, feature, threshold, depth, slots):
+    """Bottom slot (0 .. 2**depth - 1) reached by rows ``start .. start + count`` in one padded tree."""
+    for i in range(count):
+        slots[i] = 0
+    for _ in range(depth):
+        for i in range(count):
+            j = slots[i]
+            value = flat[(start + i) * n_features + feature[j]]
+            slots[i] = 2 * j + (1 if value <= threshold[j] else 2)
+    bottom = (1 << depth) - 1
+    for i in range(count):
+        slots[i] -= bottom
+
+
+# -- the sums, one kernel per layout ---------------------------------------------------------------
+
+
 @jit
-def _tree_sum(x, roots, depths, feature, threshold, children, categorical, category_row, category_hit,
-              category_is_left, has_categorical, table, out, block):  # fmt: skip
+def _nodes_sum(x, roots, depths, feature, threshold, children, categorical, category_row, category_hit,
+               category_is_left, has_categorical, table, out, block):  # fmt: skip
     """``out[r] = table[leaf(r, tree 0)] + table[leaf(r, tree 1)] + ...``, added left to right."""
     n_rows = x.shape[0]
     width = table.shape[1]
@@ -59,31 +94,102 @@ def _tree_sum(x, roots, depths, feature, threshold, children, categorical, categ
     for start in range(0, n_rows, block):
         count = min(block, n_rows - start)
         for tree in range(roots.shape[0]):
-            _walk(x, start, count, roots[tree], depths[tree], feature, threshold, children, categorical,
-                  category_row, category_hit, category_is_left, has_categorical, nodes)  # fmt: skip
-            if tree == 0:
-                for i in range(count):
-                    for k in range(width):
+            _walk_nodes(x, start, count, roots[tree], depths[tree], feature, threshold, children, categorical,
+                        category_row, category_hit, category_is_left, has_categorical, nodes)  # fmt: skip
+            for i in range(count):
+                for k in range(width):
+                    if tree == 0:
                         out[start + i, k] = table[nodes[i], k]
-            else:
-                for i in range(count):
-                    for k in range(width):
+                    else:
                         out[start + i, k] += table[nodes[i], k]
 
 
 @jit
-def _per_tree(x, roots, depths, feature, threshold, children, categorical, category_row, category_hit,
-              category_is_left, has_categorical, table, out, block):  # fmt: skip
-    """``out[r, t] = table[leaf(r, t)]``: one value per row and tree."""
+def _perfect_sum(x, feature, threshold, depth, table, out, group):
+    """As :func:`_nodes_sum` over padded trees; ``table[tree, slot, k]``."""
+    n_rows, n_features = x.shape
+    flat = x.ravel()
+    width = table.shape[2]
+    slots = np.empty(group, dtype=np.int64)
+    for start in range(0, n_rows, group):
+        count = min(group, n_rows - start)
+        for tree in range(feature.shape[0]):
+            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], depth, slots)
+            for i in range(count):
+                for k in range(width):
+                    if tree == 0:
+                        out[start + i, k] = table[tree, slots[i], k]
+                    else:
+                        out[start + i, k] += table[tree, slots[i], k]
+
+
+@inline
+def _ddot_add(tree, n4, weight, values, count, lanes, total):
+    """Tree ``tree``'s term of ``Java11BLAS.ddot`` for ``count`` rows (``values``: their leaf
+    values): an fma into lane ``tree % 4`` while the trees fill whole groups of four, the lanes
+    folded into ``total`` after the last such tree, then an fma into ``total`` per remaining tree."""
+    if tree < n4:
+        lane = lanes[tree % 4]
+        for i in range(count):
+            lane[i] = fma(values[i], weight, lane[i])
+        if tree == n4 - 1:
+            for i in range(count):
+                total[i] = 0.0 + (((lanes[0, i] + lanes[1, i]) + lanes[2, i]) + lanes[3, i])
+    else:
+        for i in range(count):
+            total[i] = fma(values[i], weight, total[i])
+
+
+@jit
+def _nodes_boosted(x, roots, depths, feature, threshold, children, categorical, category_row, category_hit,
+                   category_is_left, has_categorical, table, weights, out, block):  # fmt: skip
+    """``out[r] = ddot_j11([table[leaf(r, t)] for t], weights)``, accumulated tree by tree."""
     n_rows = x.shape[0]
+    n_trees = roots.shape[0]
+    n4 = n_trees - n_trees % 4
     nodes = np.empty(block, dtype=np.int64)
+    values = np.empty(block)
+    lanes = np.empty((4, block))
+    total = np.empty(block)
     for start in range(0, n_rows, block):
         count = min(block, n_rows - start)
-        for tree in range(roots.shape[0]):
-            _walk(x, start, count, roots[tree], depths[tree], feature, threshold, children, categorical,
-                  category_row, category_hit, category_is_left, has_categorical, nodes)  # fmt: skip
+        lanes[:, :count] = 0.0
+        total[:count] = 0.0
+        for tree in range(n_trees):
+            _walk_nodes(x, start, count, roots[tree], depths[tree], feature, threshold, children, categorical,
+                        category_row, category_hit, category_is_left, has_categorical, nodes)  # fmt: skip
             for i in range(count):
-                out[start + i, tree] = table[nodes[i]]
+                values[i] = table[nodes[i]]
+            _ddot_add(tree, n4, weights[tree], values, count, lanes, total)
+        for i in range(count):
+            out[start + i] = total[i]
+
+
+@jit
+def _perfect_boosted(x, feature, threshold, depth, table, weights, out, group):
+    """As :func:`_nodes_boosted` over padded trees; ``table[tree, slot]``."""
+    n_rows, n_features = x.shape
+    flat = x.ravel()
+    n_trees = feature.shape[0]
+    n4 = n_trees - n_trees % 4
+    slots = np.empty(group, dtype=np.int64)
+    values = np.empty(group)
+    lanes = np.empty((4, group))
+    total = np.empty(group)
+    for start in range(0, n_rows, group):
+        count = min(group, n_rows - start)
+        lanes[:, :count] = 0.0
+        total[:count] = 0.0
+        for tree in range(n_trees):
+            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], depth, slots)
+            for i in range(count):
+                values[i] = table[tree, slots[i]]
+            _ddot_add(tree, n4, weights[tree], values, count, lanes, total)
+        for i in range(count):
+            out[start + i] = total[i]
+
+
+# -- layouts ---------------------------------------------------------------------------------------
 
 
 def tree_depths(ensemble: TreeEnsemble) -> np.ndarray:
@@ -101,49 +207,100 @@ def tree_depths(ensemble: TreeEnsemble) -> np.ndarray:
     return depths
 
 
-class CompiledForest:
-    """The compiled traversal of one ensemble, built and compiled when the tree op is decoded."""
+class _Layout:
+    """The arrays a kernel walks, in the layout chosen for this ensemble."""
 
-    def __init__(self, ensemble: TreeEnsemble, who: str) -> None:
+    def __init__(self, ensemble: TreeEnsemble) -> None:
         self.ensemble = ensemble
-        self.n_trees = ensemble.n_trees
-        self._arrays = (
-            ensemble.roots,
-            tree_depths(ensemble),
-            ensemble.feature,
-            ensemble.threshold,
-            ensemble.children,
-            ensemble.categorical,
-            ensemble.category_row,
-            ensemble.category_hit,
-            ensemble.category_is_left,
-            bool(ensemble.categorical.any()),
+        depths = tree_depths(ensemble)
+        self.depth = int(depths.max())
+        n_trees, n_nodes = ensemble.n_trees, len(ensemble.feature)
+        self.perfect = (
+            not ensemble.categorical.any()
+            and self.depth <= PERFECT_MAX_DEPTH
+            and n_trees * (1 << self.depth) <= 4 * n_nodes + 256 * n_trees
         )
-        #: Each node's first leaf value (a regression tree's prediction), as a one-column table.
-        self.first_values = np.ascontiguousarray(ensemble.values[:, :1])
-        example = np.zeros((1, ensemble.max_feature + 1))
-        warm(who, _tree_sum, example, *self._arrays, self.first_values, np.empty((1, 1)), 1)
-        warm(who, _per_tree, example, *self._arrays, self.first_values[:, 0], np.empty((1, self.n_trees)), 1)
+        if self.perfect:
+            # Level by level from the roots; a leaf's children are itself, so it fills its padding.
+            levels = [ensemble.roots[:, None]]
+            for _ in range(self.depth):
+                node = levels[-1]
+                levels.append(
+                    np.stack((ensemble.children[2 * node], ensemble.children[2 * node + 1]), 2).reshape(n_trees, -1)
+                )
+            internal = np.concatenate(levels[:-1], axis=1) if self.depth else np.zeros((n_trees, 0), dtype=np.int64)
+            self.bottom = levels[-1]  # (trees, 2**depth) node under each bottom slot
+            self.arrays = (ensemble.feature[internal], ensemble.threshold[internal], self.depth)
+        else:
+            self.arrays = (
+                ensemble.roots,
+                depths,
+                ensemble.feature,
+                ensemble.threshold,
+                ensemble.children,
+                ensemble.categorical,
+                ensemble.category_row,
+                ensemble.category_hit,
+                ensemble.category_is_left,
+                bool(ensemble.categorical.any()),
+            )
 
-    def _features(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[1] <= self.ensemble.max_feature:
+    def leaf_table(self, table: np.ndarray) -> np.ndarray:
+        """A per-node table (``table[node]``) rearranged for this layout, C-contiguous float64."""
+        table = np.asarray(table, dtype=np.float64)
+        if self.perfect:
+            table = table[self.bottom]  # (trees, slots, ...)
+        return np.ascontiguousarray(table)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        ensemble = self.ensemble
+        if x.shape[1] <= ensemble.max_feature:
             raise ScoringError(
-                f"{self.ensemble.where}: trees split on feature {self.ensemble.max_feature} "
-                f"but the input has {x.shape[1]} features"
+                f"{ensemble.where}: trees split on feature {ensemble.max_feature} but the input has {x.shape[1]} features"
             )
         return np.ascontiguousarray(x, dtype=np.float64)
 
-    def tree_sum(self, x: np.ndarray, table: np.ndarray) -> np.ndarray:
-        """Per row, the left-to-right sum over trees of ``table[leaf]`` (``table``: one row per node,
-        C-contiguous float64): shape ``(rows, table.shape[1])``."""
-        x = self._features(x)
-        out = np.empty((len(x), table.shape[1]))
-        _tree_sum(x, *self._arrays, table, out, BLOCK_ROWS)
+    def example(self) -> np.ndarray:
+        return np.zeros((1, self.ensemble.max_feature + 1))
+
+
+class ForestSum:
+    """Per row, the left-to-right sum over trees of ``table[leaf]`` (``table``: one row per node):
+    a regression tree's prediction, a forest's total, a classifier's votes. Built at load."""
+
+    def __init__(self, ensemble: TreeEnsemble, table: np.ndarray, who: str) -> None:
+        self.layout = _Layout(ensemble)
+        self.table = self.layout.leaf_table(np.asarray(table).reshape(len(ensemble.feature), -1))
+        self.width = self.table.shape[-1]
+        self.kernel = _perfect_sum if self.layout.perfect else _nodes_sum
+        self.chunk = GROUP_ROWS if self.layout.perfect else BLOCK_ROWS
+        warm(who, self.kernel, self.layout.example(), *self.layout.arrays, self.table, np.empty((1, self.width)), 1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Shape ``(rows, table width)``."""
+        x = self.layout.features(x)
+        out = np.empty((len(x), self.width))
+        self.kernel(x, *self.layout.arrays, self.table, out, self.chunk)
         return out
 
-    def per_tree(self, x: np.ndarray) -> np.ndarray:
-        """Every tree's prediction (its leaf's first value): shape ``(rows, trees)``."""
-        x = self._features(x)
-        out = np.empty((len(x), self.n_trees))
-        _per_tree(x, *self._arrays, self.first_values[:, 0], out, BLOCK_ROWS)
+
+class BoostedSum:
+    """Per row, every tree's prediction (its leaf's first value) dotted with ``weights`` as the
+    JVM's ``ddot`` does. Built at load."""
+
+    def __init__(
+        self, ensemble: TreeEnsemble, weights: np.ndarray, who: str, table: Optional[np.ndarray] = None
+    ) -> None:
+        self.layout = _Layout(ensemble)
+        self.table = self.layout.leaf_table(ensemble.values[:, 0] if table is None else table)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        self.kernel = _perfect_boosted if self.layout.perfect else _nodes_boosted
+        self.chunk = GROUP_ROWS if self.layout.perfect else BLOCK_ROWS
+        warm(who, self.kernel, self.layout.example(), *self.layout.arrays, self.table, self.weights, np.empty(1), 1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Shape ``(rows,)``."""
+        x = self.layout.features(x)
+        out = np.empty(len(x))
+        self.kernel(x, *self.layout.arrays, self.table, self.weights, out, self.chunk)
         return out
