@@ -59,13 +59,13 @@ def java_ddot_self(values: np.ndarray) -> np.ndarray:
     return total
 
 
-
 def token_positions(op: Op, frame: Frame, index: pd.Index):
     """Every token of the op's token-list input, flattened: its row, its position in ``index``
     (-1 when unknown) and each row's token count."""
     tokens, rows, lengths = flatten(read_token_lists(op, frame, op.inputs[0].name))
     positions = index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
     return rows, positions, lengths
+
 
 @register("count_vectorizer")
 class CountVectorizer(Op):
