@@ -47,10 +47,23 @@ def random_tree(rng: np.random.Generator, max_depth: int, width: int, categorica
     return bw.tree_lines(nodes)
 
 
-def random_ensemble(seed: int, n_trees: int, max_depth: int, width: int = 3, categorical: bool = False):
+def chain_tree(depth: int, width: int) -> str:
+    """A tree ``depth`` levels deep with one leaf per level: too deep to pad (the nodes layout)."""
+    lines = []
+    for level in range(depth):
+        lines += [bw.split(level % (N_FEATURES - 1), float(THRESHOLDS[level % 6])), bw.leaf(*[float(level)] * width)]
+    return bw.tree_lines(lines + [bw.leaf(*[-1.0] * width)])
+
+
+def random_ensemble(
+    seed: int, n_trees: int, max_depth: int, width: int = 3, categorical: bool = False, layout: str = "perfect"
+):
+    """Random trees; for ``layout="nodes"`` the last one is a chain 14 deep, which no forest pads."""
     rng = np.random.default_rng(seed)
-    trees = [parse_tree_json(random_tree(rng, max_depth, width, categorical), f"tree {i}") for i in range(n_trees)]
-    return TreeEnsemble(trees, "node forest (test)")
+    trees = [random_tree(rng, max_depth, width, categorical) for _ in range(n_trees - (layout == "nodes"))]
+    if layout == "nodes":
+        trees.append(chain_tree(14, width))
+    return TreeEnsemble([parse_tree_json(tree, f"tree {i}") for i, tree in enumerate(trees)], "node forest (test)")
 
 
 def random_features(seed: int, n_rows: int) -> np.ndarray:
@@ -69,14 +82,16 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
 
 @pytest.mark.parametrize("n_rows", [1, 7, 1000, 100_000])
 @pytest.mark.parametrize("categorical", [False, True])
-def test_forest_sums_match_the_numpy_traversal_bit_for_bit(n_rows, categorical):
-    ensemble = random_ensemble(seed=n_rows, n_trees=25, max_depth=8, categorical=categorical)
+@pytest.mark.parametrize("layout", ["perfect", "nodes"])
+def test_forest_sums_match_the_numpy_traversal_bit_for_bit(n_rows, categorical, layout):
+    ensemble = random_ensemble(seed=n_rows, n_trees=25, max_depth=8, categorical=categorical, layout=layout)
     x = random_features(seed=n_rows + 1, n_rows=n_rows)
     reference = ensemble.leaf_values(x)  # (rows, trees, width)
     assert np.isnan(reference).any() and (reference == 0.0).any()
 
     first = ForestSum(ensemble, ensemble.values[:, 0], "node forest (test)")
-    assert first.layout.perfect is not categorical
+    assert first.layout.perfect is (layout == "perfect")
+    assert ensemble.categorical.any() is np.bool_(categorical)
     assert_same_bits(first(x)[:, 0], seq_sum(reference[:, :, 0], axis=1))
     assert_same_bits(ForestSum(ensemble, ensemble.values, "node forest (test)")(x), seq_sum(reference, axis=1))
     # The forest classifier's votes: leaves normalized per tree, then summed (the former per-row code).
@@ -88,13 +103,8 @@ def test_forest_sums_match_the_numpy_traversal_bit_for_bit(n_rows, categorical):
     assert_same_bits(votes(x), seq_sum(share, axis=1))
 
 
-def test_deep_sparse_trees_take_the_nodes_layout_and_shallow_ones_the_perfect_one():
-    # A chain 14 deep has 29 nodes; padded it would need 2**14 bottom slots.
-    chain = [bw.split(i % (N_FEATURES - 1), float(THRESHOLDS[i % 6])) for i in range(14)]
-    lines = []
-    for node in chain:
-        lines += [node, bw.leaf(float(len(lines)))]
-    deep = parse_tree_json(bw.tree_lines(lines[:-1] + [bw.leaf(-1.0), bw.leaf(-2.0)]), "chain")
+def test_deep_trees_take_the_nodes_layout():
+    deep = parse_tree_json(chain_tree(14, 1), "chain")
     ensemble = TreeEnsemble([deep, deep], "node forest (test)")
     forest = ForestSum(ensemble, ensemble.values[:, 0], "node forest (test)")
     assert tree_depths(ensemble).tolist() == [14, 14] and not forest.layout.perfect
@@ -159,11 +169,12 @@ def test_without_numba_loading_a_tree_model_says_what_is_missing():
 @pytest.mark.parametrize("n_rows", [1, 7, 1000, 100_000])
 @pytest.mark.parametrize("n_trees", [3, 4, 25])  # no fma lanes, lanes only, lanes and a tail
 @pytest.mark.parametrize("categorical", [False, True])
-def test_boosted_sums_are_the_jvms_ddot_of_the_per_tree_values(n_rows, n_trees, categorical):
-    ensemble = random_ensemble(seed=n_rows * n_trees, n_trees=n_trees, max_depth=6, width=1, categorical=categorical)
+@pytest.mark.parametrize("layout", ["perfect", "nodes"])
+def test_boosted_sums_are_the_jvms_ddot_of_the_per_tree_values(n_rows, n_trees, categorical, layout):
+    ensemble = random_ensemble(n_rows * n_trees, n_trees, max_depth=6, width=1, categorical=categorical, layout=layout)
     x = random_features(seed=n_rows + 2, n_rows=n_rows)
     weights = np.random.default_rng(n_trees).choice([1.0, 0.1, 0.3, -2.5, 1e-300, 3e7], size=n_trees)
     forest = BoostedSum(ensemble, weights, "node forest (test)")
-    assert forest.layout.perfect is not categorical
+    assert forest.layout.perfect is (layout == "perfect")
     expected = blas.ddot_j11(ensemble.leaf_values(x)[:, :, 0], weights)
     assert_same_bits(forest(x), expected)

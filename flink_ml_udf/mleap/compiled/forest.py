@@ -10,9 +10,9 @@ hummingbird picks its tree strategy from the depth):
   level, so a step is ``j = 2 j + 1 + (x[feature[j]] > threshold[j])`` with no child lookup. A leaf
   above the bottom is copied into every bottom slot below it, so the route through the padding
   cannot matter. A group of rows walks a tree together, level by level: independent chains the
-  CPU overlaps. Used when no split is categorical and the padding stays small.
+  CPU overlaps. Used while the padding stays small (depth <= 12).
 - **nodes**: the ensemble's own flat arrays (leaves point to themselves), a block of rows walked
-  level by level through one tree at a time. Any depth, categorical splits.
+  level by level through one tree at a time. Any depth.
 
 What the ops sum is folded in, in the order the JVM sums: per row, tree 0's leaf value first, then
 each later tree's added left to right (Scala's ``Array.sum``, numpy's ``cumsum``), so
@@ -36,9 +36,10 @@ from flink_ml_udf.mleap.trees import TreeEnsemble
 BLOCK_ROWS = 256
 #: Rows walked together through one tree in the perfect layout.
 GROUP_ROWS = 64
-#: The perfect layout is used up to this depth, and while padding at most quadruples the nodes
-#: (plus 256 per tree, so that any forest up to depth 8 qualifies).
+#: The perfect layout is used up to this depth, while padding at most quadruples the nodes or
+#: the padded forest stays under this many bottom slots (~24 MB of node arrays).
 PERFECT_MAX_DEPTH = 12
+PERFECT_MAX_SLOTS = 1 << 20
 
 
 # -- the two walks ---------------------------------------------------------------------------------
@@ -67,15 +68,31 @@ def _walk_nodes(x, start, count, root, depth, feature, threshold, children, cate
 
 
 @inline
-def _walk_perfect(flat, n_features, start, count, feature, threshold, depth, slots):
-    """Bottom slot (0 .. 2**depth - 1) reached by rows ``start .. start + count`` in one padded tree."""
+def _walk_perfect(flat, n_features, start, count, feature, threshold, category_row, category_hit, category_is_left,
+                  has_categorical, depth, slots):  # fmt: skip
+    """Bottom slot (0 .. 2**depth - 1) reached by rows ``start .. start + count`` in one padded tree
+    (``category_row`` >= 0 marks a categorical split: its row of ``category_hit``)."""
     for i in range(count):
         slots[i] = 0
-    for _ in range(depth):
-        for i in range(count):
-            j = slots[i]
-            value = flat[(start + i) * n_features + feature[j]]
-            slots[i] = 2 * j + (1 if value <= threshold[j] else 2)
+    width = category_hit.shape[1]
+    if not has_categorical:  # two loops: the plain one stays free of the categorical test
+        for _ in range(depth):
+            for i in range(count):
+                j = slots[i]
+                slots[i] = 2 * j + (1 if flat[(start + i) * n_features + feature[j]] <= threshold[j] else 2)
+    else:
+        for _ in range(depth):
+            for i in range(count):
+                j = slots[i]
+                value = flat[(start + i) * n_features + feature[j]]
+                step = 1 if value <= threshold[j] else 2  # NaN compares false: right
+                row = category_row[j]
+                if row >= 0:
+                    hit = False
+                    if value >= 0.0 and value < width and value == np.trunc(value):
+                        hit = category_hit[row, int(value)]
+                    step = 1 if hit == category_is_left[row] else 2
+                slots[i] = 2 * j + step
     bottom = (1 << depth) - 1
     for i in range(count):
         slots[i] -= bottom
@@ -105,7 +122,8 @@ def _nodes_sum(x, roots, depths, feature, threshold, children, categorical, cate
 
 
 @jit
-def _perfect_sum(x, feature, threshold, depth, table, out, group):
+def _perfect_sum(x, feature, threshold, category_row, category_hit, category_is_left, has_categorical, depth, table,
+                 out, group):  # fmt: skip
     """As :func:`_nodes_sum` over padded trees; ``table[tree, slot, k]``."""
     n_rows, n_features = x.shape
     flat = x.ravel()
@@ -114,7 +132,8 @@ def _perfect_sum(x, feature, threshold, depth, table, out, group):
     for start in range(0, n_rows, group):
         count = min(group, n_rows - start)
         for tree in range(feature.shape[0]):
-            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], depth, slots)
+            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], category_row[tree],
+                          category_hit, category_is_left, has_categorical, depth, slots)  # fmt: skip
             for i in range(count):
                 for k in range(width):
                     if tree == 0:
@@ -166,7 +185,8 @@ def _nodes_boosted(x, roots, depths, feature, threshold, children, categorical, 
 
 
 @jit
-def _perfect_boosted(x, feature, threshold, depth, table, weights, out, group):
+def _perfect_boosted(x, feature, threshold, category_row, category_hit, category_is_left, has_categorical, depth,
+                     table, weights, out, group):  # fmt: skip
     """As :func:`_nodes_boosted` over padded trees; ``table[tree, slot]``."""
     n_rows, n_features = x.shape
     flat = x.ravel()
@@ -181,7 +201,8 @@ def _perfect_boosted(x, feature, threshold, depth, table, weights, out, group):
         lanes[:, :count] = 0.0
         total[:count] = 0.0
         for tree in range(n_trees):
-            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], depth, slots)
+            _walk_perfect(flat, n_features, start, count, feature[tree], threshold[tree], category_row[tree],
+                          category_hit, category_is_left, has_categorical, depth, slots)  # fmt: skip
             for i in range(count):
                 values[i] = table[tree, slots[i]]
             _ddot_add(tree, n4, weights[tree], values, count, lanes, total)
@@ -215,10 +236,8 @@ class _Layout:
         depths = tree_depths(ensemble)
         self.depth = int(depths.max())
         n_trees, n_nodes = ensemble.n_trees, len(ensemble.feature)
-        self.perfect = (
-            not ensemble.categorical.any()
-            and self.depth <= PERFECT_MAX_DEPTH
-            and n_trees * (1 << self.depth) <= 4 * n_nodes + 256 * n_trees
+        self.perfect = self.depth <= PERFECT_MAX_DEPTH and n_trees * (1 << self.depth) <= max(
+            4 * n_nodes, PERFECT_MAX_SLOTS
         )
         if self.perfect:
             # Level by level from the roots; a leaf's children are itself, so it fills its padding.
@@ -230,7 +249,15 @@ class _Layout:
                 )
             internal = np.concatenate(levels[:-1], axis=1) if self.depth else np.zeros((n_trees, 0), dtype=np.int64)
             self.bottom = levels[-1]  # (trees, 2**depth) node under each bottom slot
-            self.arrays = (ensemble.feature[internal], ensemble.threshold[internal], self.depth)
+            self.arrays = (
+                ensemble.feature[internal],
+                ensemble.threshold[internal],
+                ensemble.category_row[internal],
+                ensemble.category_hit,
+                ensemble.category_is_left,
+                bool(ensemble.categorical.any()),
+                self.depth,
+            )
         else:
             self.arrays = (
                 ensemble.roots,
