@@ -55,15 +55,21 @@ def string_indexer(op: StringIndexer) -> Optional[Step]:
 
 
 @jit
-def _one_hot(values, size, out):
-    """``out[r, values[r]] = 1`` while every value is an integral category below ``size`` (slots at
-    or past ``out``'s width stay zero: the dropped last category); False at the first that is not."""
+def _one_hot(values, size, keep_invalid, out):
+    """``out[r, values[r]] = 1`` while every value is an integral category: below ``size``, or any
+    other integral value when ``keep_invalid`` (it takes slot ``size``); slots at or past ``out``'s
+    width stay zero (the dropped last one). False at the first value that is not (NaN, 0.5, inf)."""
     width = out.shape[1]
     for row in range(values.shape[0]):
         value = values[row]
-        if not (value >= 0.0 and value < size and value == np.floor(value)):  # NaN fails too
+        if not (np.isfinite(value) and value == np.trunc(value)):
             return False
-        category = int(value)
+        if value >= 0.0 and value < size:
+            category = int(value)
+        elif keep_invalid:
+            category = size
+        else:
+            return False
         if category < width:
             out[row, category] = 1.0
     return True
@@ -71,8 +77,9 @@ def _one_hot(values, size, out):
 
 @fast_step("one_hot_encoder")
 def one_hot_encoder(op: OneHotEncoder) -> Optional[Step]:
-    warm(op.who, _one_hot, np.zeros(1), 1, np.zeros((1, 1)))
+    warm(op.who, _one_hot, np.zeros(1), 1, True, np.zeros((1, 1)))
     columns = list(zip(op.inputs, op.outputs, op.categories, op.widths))
+    keep_invalid = op.handle_invalid == "keep"
 
     def step(frame: Frame) -> None:
         results: List[np.ndarray] = []
@@ -81,8 +88,8 @@ def one_hot_encoder(op: OneHotEncoder) -> Optional[Step]:
             if values.dtype != np.float64 or values.ndim != 1 or frame.nulls(source.name) is not None:
                 return op.transform(frame)
             out = np.zeros((frame.n_rows, width))
-            if not _one_hot(values, size, out):
-                return op.transform(frame)  # NaN, non-integral or unseen: handle_invalid decides
+            if not _one_hot(values, size, keep_invalid, out):
+                return op.transform(frame)  # NaN, non-integral, or unseen under 'error': rejected rows
             results.append(out)
         for (_, target, _, _), out in zip(columns, results):
             frame.add(target.name, out, target.dtype)
