@@ -84,15 +84,25 @@ class EmbeddedTimed(BundleFunction, _Timed):
         super().close()
 
 
-class RemotePerRow(ScalarFunction, _Timed):
-    """(b) One HTTP request per row, on one keep-alive connection."""
+class _Remote(ScalarFunction, _Timed):
+    """A UDF holding one keep-alive HTTP connection to the model server."""
+
+    timeout = 30
 
     def __init__(self, port: int, log: str) -> None:
         self.port, self.log = port, log
 
     def open(self, function_context: FunctionContext) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         self.start_timing(self.log)
+
+    def close(self) -> None:
+        self.save_timing()
+        self.connection.close()
+
+
+class RemotePerRow(_Remote):
+    """(b) One HTTP request per row."""
 
     def eval(self, feature1, feature2, feature3):
         start = time.perf_counter()
@@ -103,20 +113,11 @@ class RemotePerRow(ScalarFunction, _Timed):
         self._seconds.append(time.perf_counter() - start)
         return value
 
-    def close(self) -> None:
-        self.save_timing()
-        self.connection.close()
 
-
-class RemotePerBatch(ScalarFunction, _Timed):
+class RemotePerBatch(_Remote):
     """(c) One HTTP request per Arrow batch, the columns as an Arrow IPC stream."""
 
-    def __init__(self, port: int, log: str) -> None:
-        self.port, self.log = port, log
-
-    def open(self, function_context: FunctionContext) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        self.start_timing(self.log)
+    timeout = 120
 
     def eval(self, feature1: pd.Series, feature2: pd.Series, feature3: pd.Series) -> pd.Series:
         start = time.perf_counter()
@@ -129,10 +130,6 @@ class RemotePerBatch(ScalarFunction, _Timed):
         values = result.column("prediction").to_pandas()
         self._seconds.append(time.perf_counter() - start)
         return values
-
-    def close(self) -> None:
-        self.save_timing()
-        self.connection.close()
 
 
 def free_port() -> int:

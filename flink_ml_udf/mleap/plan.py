@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional
 
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops import Op
+from flink_ml_udf.mleap.ops.base import registrar
 from flink_ml_udf.mleap.ops.pipeline import Pipeline
 
 Step = Callable[[Frame], None]
@@ -27,17 +28,8 @@ Step = Callable[[Frame], None]
 FAST_STEPS: Dict[str, Callable[[Op], Optional[Step]]] = {}
 
 
-def fast_step(*names: str):
-    """Decorator: register a fast-step builder for the MLeap ops ``names``."""
-
-    def decorate(builder: Callable[[Op], Optional[Step]]) -> Callable[[Op], Optional[Step]]:
-        for name in names:
-            if name in FAST_STEPS:
-                raise RuntimeError(f"fast step for op {name!r} registered twice")
-            FAST_STEPS[name] = builder
-        return builder
-
-    return decorate
+#: Decorator: register a fast-step builder for the MLeap ops ``names``.
+fast_step = registrar(FAST_STEPS, "fast step for op")
 
 
 def leaf_ops(root: Op) -> List[Op]:
