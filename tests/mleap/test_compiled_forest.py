@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.errors import ScoringError
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap import blas, load_bundle
 from flink_ml_udf.mleap.compiled.forest import BoostedSum, ForestSum, tree_depths
 from flink_ml_udf.mleap.kernels import seq_sum
 from flink_ml_udf.mleap.ops.trees import vote_shares
@@ -178,3 +178,27 @@ def test_boosted_sums_are_the_jvms_ddot_of_the_per_tree_values(n_rows, n_trees, 
     assert forest.layout.perfect is (layout == "perfect")
     expected = blas.ddot_j11(ensemble.leaf_values(x)[:, :, 0], weights)
     assert_same_bits(forest(x), expected)
+
+
+def test_tree_models_load_where_the_host_process_wrapped_print():
+    # PyFlink's Beam worker on a cluster replaces builtins.print with a method of its own; numba's
+    # import used to fail there ("module ... has no attribute 'print'").
+    code = (
+        "import builtins\n"
+        "class Host:\n"
+        "    def print(self, *args, **kwargs):\n"
+        "        pass\n"
+        "host = Host()\n"
+        "builtins.print = host.print\n"
+        "from flink_ml_udf.mleap import load_bundle\n"
+        "model = load_bundle('models/example-1.zip')\n"
+        "frame = model.transform_columns({'feature1': [1.0], 'feature2': [2.0], 'feature3': [0.5]})\n"
+        "assert builtins.print == host.print\n"
+        "import sys; sys.stdout.write(repr(float(frame.get('prediction', 'test')[0])))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    reference = load_bundle(f"{REPO}/models/example-1.zip").transform_columns(
+        {"feature1": [1.0], "feature2": [2.0], "feature3": [0.5]}
+    )
+    assert completed.stdout == repr(float(reference.get("prediction", "test")[0]))

@@ -15,8 +15,37 @@ from typing import Any, Callable
 
 from flink_ml_udf.errors import BundleError
 
+
+def _import_numba() -> Any:
+    """``import numba``, also where the host process has replaced ``print``.
+
+    numba registers the builtins it types, checking that ``builtins.print`` is found under its own
+    module and name; a host that wraps ``print`` in a method of its own (PyFlink's Beam worker on
+    a cluster does, to route prints to its log) makes that import fail. A stand-in that names
+    itself ``builtins.print`` serves for the import, then the host's ``print`` is put back.
+    """
+    import builtins
+
+    host_print = builtins.print
+    if getattr(host_print, "__module__", "builtins") == "builtins":
+        import numba
+
+        return numba
+
+    def print(*args: Any, **kwargs: Any) -> None:
+        host_print(*args, **kwargs)
+
+    print.__module__ = "builtins"
+    builtins.print = print
+    try:
+        import numba
+    finally:
+        builtins.print = host_print
+    return numba
+
+
 try:
-    import numba as _numba
+    _numba = _import_numba()
 except Exception as exc:  # ImportError, or a broken llvmlite install raising OSError
     _numba = None
     _NUMBA_ERROR: Exception = exc
@@ -50,9 +79,10 @@ def warm(who: str, kernel: Callable[..., Any], *example: Any) -> None:
     """Compile ``kernel`` for the argument types of ``example`` (or load it from the cache) at load
     time, turning a missing numba or a compile failure into a :class:`BundleError` naming ``who``."""
     if _numba is None:
+        hint = "; install it with 'pip install numba'" if isinstance(_NUMBA_ERROR, ModuleNotFoundError) else ""
         raise BundleError(
             f"{who}: compiled kernels need the 'numba' package, which cannot be imported "
-            f"({type(_NUMBA_ERROR).__name__}: {_NUMBA_ERROR}); install it with 'pip install numba'"
+            f"({type(_NUMBA_ERROR).__name__}: {_NUMBA_ERROR}){hint}"
         )
     try:
         kernel(*example)

@@ -18,7 +18,6 @@ UNSUPPORTED_OPS = ("tensorflow", "als", "lda_local_model_op")
 OPS: Dict[str, Callable[[NodeSpec], "Op"]] = {}
 
 
-
 T = TypeVar("T")
 
 
