@@ -1,4 +1,4 @@
-"""Speed of our numpy MLeap runtime against scikit-learn and onnxruntime, in one process.
+"""Speed of our MLeap runtime (numpy, compiled trees) against scikit-learn and onnxruntime, in one process.
 
     python bench/runtime_bench.py [--quick]
 
@@ -9,10 +9,13 @@ Workloads (each at batch 1, 100 and 10,000 rows):
       written from the fitted trees, Spark's layout: a constant first tree, then one per stage)
   (c) the Spark-exported airbnb LR and RF pipelines from combust/mleap (tests/data/spark/):
       string indexers, one-hot encoders, assemblers and a scaler in front of the model
-For (a), (b) and (b2) the same fitted sklearn model is exported (ours) and converted with skl2onnx in double precision (onnxruntime, one intra-op thread, as
-numpy and sklearn's predict here run on one core). Ours is timed through
+For (a), (b) and (b2) the same fitted sklearn model is exported (ours) and converted with skl2onnx
+(onnxruntime, one intra-op thread, as numpy and sklearn's predict here run on one core; double
+precision for (a), float32 for the trees: its tree kernels take no doubles). Ours is timed through
 ``Model.transform_columns`` (dict of column arrays in, frame out). "ours, JVM dot" is the same
-with ``blas.use_jvm_dot(True)``: bit-exact JVM summation for linear models.
+with ``blas.use_jvm_dot(True)``: bit-exact JVM summation for linear models. Times are CPU time
+per call (``time.process_time``), best of three runs: the machine is shared, and CPU time is far
+less disturbed by other work than wall-clock time.
 
 Targets: >= 1.0x scikit-learn at batch 10k (>= 2x and ahead of onnxruntime for (b) and (b2));
 <= 50 us per single-row call on the airbnb pipelines; <= 0.5 us per row at batch 10k.
