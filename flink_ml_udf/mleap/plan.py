@@ -45,12 +45,18 @@ class ExecutionPlan:
     def __init__(self, root: Op) -> None:
         import flink_ml_udf.mleap.fast_steps  # noqa: F401  (registers the fast steps)
 
+        self.root = root
         self.ops = leaf_ops(root)
         self.steps: List[Step] = []
         for op in self.ops:
             builder = FAST_STEPS.get(op.op)
             step = builder(op) if builder is not None else None
             self.steps.append(step if step is not None else op.transform)
+
+    def __reduce__(self):
+        # Steps are closures over their op: a pickled model (loaded in a child process) carries
+        # its ops, and the plan is built again where it is unpickled.
+        return (ExecutionPlan, (self.root,))
 
     def run(self, frame: Frame) -> None:
         for step in self.steps:

@@ -5,6 +5,7 @@ features, NaN and signed-zero leaves) and batches of 1 to 100,000 rows."""
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 
@@ -202,3 +203,10 @@ def test_tree_models_load_where_the_host_process_wrapped_print():
         {"feature1": [1.0], "feature2": [2.0], "feature3": [0.5]}
     )
     assert completed.stdout == repr(float(reference.get("prediction", "test")[0]))
+
+
+def test_compiled_sums_survive_pickling():
+    ensemble = random_ensemble(seed=11, n_trees=6, max_depth=5, width=1, categorical=True)
+    x = random_features(seed=12, n_rows=200)
+    for forest in (ForestSum(ensemble, ensemble.values, "forest"), BoostedSum(ensemble, np.full(6, 0.5), "forest")):
+        assert_same_bits(pickle.loads(pickle.dumps(forest))(x), forest(x))

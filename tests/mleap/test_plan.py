@@ -6,6 +6,7 @@ categories out of range, under every ``handle_invalid`` and both ``on_invalid`` 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Dict
 
@@ -212,3 +213,16 @@ def test_the_airbnb_frame_scores_through_fast_steps_as_the_jvm_does():
     assert [op.op for op in leaf_ops(model.root)] == [op.op for op in model.ops if op.op != "pipeline"]
     frame = model.transform(frame_from_json(json.loads((SPARK / "frame.airbnb.json").read_text())))
     assert frame.get("price_prediction", "test")[0] == 218.2767196535019
+
+
+@pytest.mark.parametrize("bundle", ["airbnb.model.lr.zip", "airbnb.model.rf.zip"])
+def test_a_pickled_model_rebuilds_its_plan_and_scores_the_same(bundle):
+    # Models are loaded in a child process and handed back pickled (flink/load_process.py).
+    model = load_bundle(str(SPARK / bundle))
+    copy = pickle.loads(pickle.dumps(model))
+    assert [step.__name__ for step in copy.plan.steps] == [step.__name__ for step in model.plan.steps]
+    assert copy.plan.ops[1] is not model.plan.ops[1] and copy.plan.ops[1] is copy.plan.steps[1].__self__  # the scaler
+    columns = airbnb_columns(1000, seed=5, faults=False)
+    expected = model.transform(input_frame(model, columns, "raise")).get("price_prediction", "test")
+    actual = copy.transform(input_frame(copy, columns, "raise")).get("price_prediction", "test")
+    np.testing.assert_array_equal(actual.view(np.int64), expected.view(np.int64))
