@@ -147,6 +147,13 @@ def test_too_few_features_is_a_scoring_error_naming_the_node():
     )
 
 
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter at the repository root; it must exit 0."""
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
 def test_without_numba_loading_a_tree_model_says_what_is_missing():
     code = (
         "import sys; sys.modules['numba'] = None\n"
@@ -157,8 +164,7 @@ def test_without_numba_loading_a_tree_model_says_what_is_missing():
         "except BundleError as exc:\n"
         "    print(exc)\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr
+    completed = run_python(code)
     message = completed.stdout.strip()
     assert message.startswith("bundle ") and "(random_forest_regression)" in message
     assert message.endswith(
@@ -197,8 +203,7 @@ def test_tree_models_load_where_the_host_process_wrapped_print():
         "assert builtins.print == host.print\n"
         "import sys; sys.stdout.write(repr(float(frame.get('prediction', 'test')[0])))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr
+    completed = run_python(code)
     reference = load_bundle(f"{REPO}/models/example-1.zip").transform_columns(
         {"feature1": [1.0], "feature2": [2.0], "feature3": [0.5]}
     )
