@@ -89,11 +89,18 @@ class BatchScorer:
 
 
 def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarray]:
-    nulls = series.isna().to_numpy()
+    """A frame column (and its null mask) from an argument, without copying what needs no change:
+    the frame never writes to its inputs."""
     shape, base = column.dtype.shape, column.dtype.base
+    if shape == "scalar" and series.dtype == np.float64:
+        values = series.to_numpy()
+        return values, np.isnan(values)
+    nulls = series.isna().to_numpy()
     if shape == "scalar" and base == "string":
-        values = series.to_numpy(dtype=object, copy=True)
-        values[nulls] = None
+        values = series.to_numpy(dtype=object)
+        if nulls.any():
+            values = values.copy()
+            values[nulls] = None  # NaN and None alike
         return values, nulls
     if shape == "scalar":
         return series.to_numpy(dtype=np.float64, na_value=np.nan), nulls
@@ -118,9 +125,11 @@ def _result_cast(sql_type: str):
 
     def scalar(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
         if sql_type in ("DOUBLE", "FLOAT"):
-            out = np.asarray(values, dtype=np.float64).copy()
-            out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
-            return pd.Series(out)
+            out = np.asarray(values, dtype=np.float64)
+            if nulled.any():
+                out = out.copy()
+                out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
+            return pd.Series(out, copy=False)
         if sql_type in ("INT", "BIGINT"):
             dtype = "Int32" if sql_type == "INT" else "Int64"
             out = pd.Series(np.asarray(values, dtype=np.float64)).round().astype(dtype)

@@ -11,6 +11,7 @@ from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, open_bundle_files
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops import Column, Op
+from flink_ml_udf.mleap.plan import ExecutionPlan
 from flink_ml_udf.mleap.reader import BundleReader
 from flink_ml_udf.mleap.types import DataType
 
@@ -35,6 +36,7 @@ class Model:
         self.info = info
         self.input_schema: List[Column] = list(root.inputs)
         self.output_schema: List[Column] = list(root.outputs)
+        self.plan = ExecutionPlan(root)
 
     @property
     def ops(self) -> List[Op]:
@@ -71,7 +73,7 @@ class Model:
     def transform(self, frame: Frame) -> Frame:
         """Run every op over ``frame`` in place, appending their output columns; returns ``frame``."""
         try:
-            self.root.transform(frame)
+            self.plan.run(frame)
         except ScoringError as exc:
             raise exc.within(f"bundle {self.info.location}") from exc
         return frame
