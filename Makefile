@@ -51,7 +51,9 @@ bench: install-dev jars
 	$(PY) -m pip --disable-pip-version-check --quiet install -e '.[bench]'
 	$(PY) bench/flink_bench.py
 	$(PY) bench/runtime_bench.py
+	$(PY) bench/rpc_bench.py
 	$(PY) bench/kafka_bench.py
+	$(PY) bench/reload_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

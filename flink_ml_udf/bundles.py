@@ -15,6 +15,7 @@ from flink_ml_udf.config import (
     SCHEME_SOURCES,
     SourceSettings,
     UdfEntry,
+    source_for_uri,
 )
 from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
@@ -31,12 +32,28 @@ class LoadedModel:
     path: str  # where the bundle is on this host (a cache entry for remote sources)
 
 
-def load_entry_model(entry: UdfEntry) -> LoadedModel:
-    """Fetch and load the bundle of ``entry``; errors are prefixed with the UDF name."""
+def load_entry_model(entry: UdfEntry, uri: Optional[str] = None, version: Optional[str] = None) -> LoadedModel:
+    """Fetch and load the bundle of ``entry`` (or ``uri``, a model update for it: a path or URI of
+    the entry's own source) at ``version`` (default: the entry's pin, else the store's current
+    version); errors are prefixed with the UDF name."""
     try:
-        local = loader_for(entry.bundle_source).fetch(entry.bundle_path, entry.version, entry.source_settings)
-        model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes)
-        return LoadedModel(model, local.version, local.uri, local.path)
+        if uri is None:
+            uri, version = entry.bundle_path, entry.version if version is None else version
+        elif source_for_uri(uri) != entry.bundle_source:
+            raise LoaderError(
+                f"bundle {uri}: not a bundle of the entry's source {entry.bundle_source!r} "
+                f"(its bundle_path is {entry.bundle_path})"
+            )
+        loader = loader_for(entry.bundle_source)
+        for _ in range(2):
+            local = loader.fetch(uri, version, entry.source_settings)
+            model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes)
+            # A local file read in place may have been replaced while it was read: the version must still hold.
+            if not local.in_place or loader.resolve(uri, entry.source_settings) == local.version:
+                return LoadedModel(model, local.version, local.uri, local.path)
+        raise LoaderError(
+            f"bundle {uri}: changed while it was being read, twice; publish by writing a new file, then renaming it"
+        )
     except FlinkMlUdfError as exc:
         raise exc.within(entry.label) from exc
 

@@ -6,6 +6,9 @@
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
     flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
                         [--parallelism N] [--detached]     (flink run -pym flink_ml_udf.flink.job)
+    flink-ml-udf promote --config APP.yaml --udf NAME --bundle URI [--version V] [--variant NAME]
+    flink-ml-udf status [--jobmanager HOST:PORT] [--job ID]   (what each UDF serves, from the REST API)
+    flink-ml-udf compare --config APP.yaml --udf NAME --frame FRAME.json   (an experiment's models, offline)
 
 BUNDLE is a bundle folder or zip, or a gs:// or s3:// URI of a zip object or folder prefix
 (fetched through the local bundle cache; endpoint, credentials, timeouts and cache folder come
@@ -64,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
     submit.add_argument("--parallelism", type=int)
     submit.add_argument("--detached", action="store_true", help="return after submission")
+
+    promote = commands.add_parser("promote", help="check a bundle and make it the UDF's model via its control topic")
+    promote.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    promote.add_argument("--udf", required=True, help="UDF name (its entry must have a control topic)")
+    promote.add_argument("--bundle", required=True, help="bundle path or URI (of the entry's source)")
+    promote.add_argument("--version", dest="pin", help="version to serve (default: the store's current one)")
+    promote.add_argument("--variant", help="the variant (or shadow) of an experiment to promote")
+
+    comparison = commands.add_parser("compare", help="score a LeapFrame with every variant and the shadow")
+    comparison.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    comparison.add_argument("--udf", required=True, help="UDF name (an experiment, or a plain entry)")
+    comparison.add_argument("--frame", required=True, help="LeapFrame JSON file ('-' for stdin)")
+
+    status = commands.add_parser("status", help="per UDF: version served, rows, failures, scoring times, reloads")
+    status.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
+    status.add_argument("--job", help="job id (default: every running job)")
     return parser
 
 
@@ -80,6 +99,31 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
 
             result = submit(args.config, args.sql, args.jobmanager, args.parallelism, args.detached)
             out.write(f"job {result.job_id}: {result.state or 'submitted (detached)'}\n")
+            return 0
+        if args.command == "promote":
+            from flink_ml_udf.flink.promote import promote
+
+            done = promote(load_config(args.config), args.udf, args.bundle, args.pin, variant=args.variant)
+            out.write(
+                f"promoted {done.update.udf_name}: {done.update.bundle_path} @ {done.update.version} "
+                f"(topic {done.topic}, partition {done.partition}, offset {done.offset})\n"
+            )
+            return 0
+        if args.command == "compare":
+            from flink_ml_udf.flink.compare import compare, format_comparison
+
+            document = _read_json(args.frame, "frame")
+            out.write(format_comparison(args.udf, compare(load_config(args.config), args.udf, document)))
+            return 0
+        if args.command == "status":
+            from flink_ml_udf.flink.status import format_status, job_status, running_jobs, shadow_comparisons
+
+            try:
+                for job_id in [args.job] if args.job else running_jobs(args.jobmanager):
+                    rows = job_status(args.jobmanager, job_id)
+                    out.write(format_status(job_id, rows, shadow_comparisons(args.jobmanager, job_id)))
+            except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+                raise FlinkMlUdfError(f"cannot read the REST API at {args.jobmanager}: {exc}") from None
             return 0
         if args.command == "sql":
             from flink_ml_udf.flink.sql_session import run_sql_file
@@ -138,19 +182,25 @@ def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
         out.write(f"  {column['name']:<28} {column['type']}{marker}\n")
 
 
-def _score(loaded: LoadedModel, frame_path: str, out: TextIO) -> None:
-    model = loaded.model
+def _read_json(path: str, what: str):
+    """A JSON file ('-': stdin) as a document, read only from a regular file or stdin and up to
+    :data:`MAX_FRAME_BYTES`; errors name the file."""
     try:
-        if frame_path == "-":
+        if path == "-":
             data = sys.stdin.buffer.read(MAX_FRAME_BYTES + 1)
             if len(data) > MAX_FRAME_BYTES:
                 raise UnreadableFile(f"holds more than the limit of {MAX_FRAME_BYTES} bytes")
         else:
-            data = read_regular_file(frame_path, MAX_FRAME_BYTES)
+            data = read_regular_file(path, MAX_FRAME_BYTES)
         text = decode_text(data)
     except UnreadableFile as exc:
-        raise ScoringError(f"frame {frame_path}: cannot read: {exc}") from None
-    document = parse_json(text, f"frame {frame_path}", ScoringError, "LeapFrame JSON")
+        raise ScoringError(f"{what} {path}: cannot read: {exc}") from None
+    return parse_json(text, f"{what} {path}", ScoringError)
+
+
+def _score(loaded: LoadedModel, frame_path: str, out: TextIO) -> None:
+    model = loaded.model
+    document = _read_json(frame_path, "frame")
     try:
         frame = frame_from_json(document, max_batch_bytes=model.max_batch_bytes)
     except FlinkMlUdfError as exc:

@@ -11,6 +11,11 @@
           on_error: fail                         # fail | null
           version: null                          # optional: pinned object version (remote sources)
           max_bundle_bytes: 1GiB                 # optional: refuse zips unpacking to more (bytes, KiB, MiB, GiB)
+          reload:                                # optional: follow the store's current version (unpinned only)
+            interval: 60s                        #   how often each worker asks the store (ms, s, m, h)
+          control:                               # optional: follow model updates on a Kafka topic
+            topic: model-updates                 #   records {"udf_name", "bundle_path", "version"}
+            bootstrap_servers: ${KAFKA_BOOTSTRAP_SERVERS}
       s3:                                        # optional: settings of every s3:// entry
         endpoint_url: http://minio:9000          # S3-compatible servers; default: AWS
         region: eu-west-1
@@ -32,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flink_ml_udf.errors import ConfigError, brief
@@ -55,7 +60,22 @@ ENTRY_KEYS = (
     "version",
     "max_bundle_bytes",
     "max_batch_bytes",
+    "reload",
+    "control",
 )
+#: Keys of an A/B experiment entry (``variants`` replaces ``bundle_path``; ``shadow`` may join either).
+EXPERIMENT_KEYS = ("split_key", "split_key_type", "variants", "shadow")
+#: What a variant or the shadow may say about its bundle: a plain entry's bundle keys.
+BUNDLE_KEYS = ("bundle_path", "bundle_source", "version", "max_bundle_bytes", "reload", "control")
+VARIANT_KEYS = ("name", "weight") + BUNDLE_KEYS
+SHADOW_KEYS = ("name", "sample") + BUNDLE_KEYS
+SPLIT_KEY_TYPES = ("STRING", "BIGINT")
+RELOAD_KEYS = ("interval",)
+CONTROL_KEYS = ("topic", "bootstrap_servers")
+#: The shortest reload interval accepted: each worker makes one metadata request per interval.
+MIN_RELOAD_INTERVAL_S = 0.1
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
 DEFAULT_MAX_BATCH_BYTES = 1 << 30
 #: A config file larger than this is refused unread (a thousand UDF entries take ~100 KiB).
@@ -104,6 +124,21 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
+class ReloadSettings:
+    """``reload``: each worker asks the model store for the bundle's current version every ``interval_s``."""
+
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """``control``: each worker follows a Kafka topic of model updates for this UDF."""
+
+    topic: str
+    bootstrap_servers: str
+
+
+@dataclass(frozen=True)
 class UdfEntry:
     """One UDF: its SQL name and the bundle it scores."""
 
@@ -118,11 +153,45 @@ class UdfEntry:
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES  # what one batch's columns may take while scoring
     source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
+    reload: Optional[ReloadSettings] = None
+    control: Optional[ControlSettings] = None
+    # An A/B experiment: rows routed by the hash of the SQL argument ``split_key`` to ``variants``
+    # (each a plain entry of its own bundle); a ``shadow`` scored beside them, never returned unless asked.
+    split_key: Optional[str] = None
+    split_key_type: str = "STRING"
+    variants: Tuple["Variant", ...] = ()
+    shadow: Optional["Variant"] = None
+    variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
 
     @property
     def label(self) -> str:
         """How errors name this entry."""
-        return f"UDF '{self.udf_name}'"
+        return f"UDF '{self.udf_name}'" + (f" → variant '{self.variant}'" if self.variant else "")
+
+    @property
+    def is_experiment(self) -> bool:
+        return bool(self.variants) or self.shadow is not None
+
+    @property
+    def served(self) -> Tuple["Variant", ...]:
+        """What answers rows: the variants, or the entry itself as the only one."""
+        return self.variants or (Variant(self.udf_name, self, 1),)
+
+    @property
+    def follows_updates(self) -> bool:
+        """Whether workers may switch models while the job runs (reload or control); otherwise the
+        version resolved at registration is pinned for every worker, for the job's whole life."""
+        return self.reload is not None or self.control is not None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an experiment (or its shadow): a name, a plain entry for its bundle, its share."""
+
+    name: str
+    entry: UdfEntry
+    weight: int = 0  # variants: relative share of the keys
+    sample: float = 1.0  # shadow: fraction of the keys it also scores
 
 
 @dataclass(frozen=True)
@@ -138,6 +207,13 @@ class AppConfig:
             if entry.udf_name.lower() == udf_name.lower():
                 return entry
         raise ConfigError(f"{self.path}: no UDF named {udf_name!r} (UDFs: {', '.join(e.udf_name for e in self.udfs)})")
+
+
+def source_for_uri(uri: str) -> Optional[str]:
+    """The source a bundle URI names by its scheme (``s3://`` → s3, ``gs://`` → gcs, a path → file),
+    or None for an unknown scheme."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else None
+    return SCHEME_SOURCES.get(scheme) if scheme else "file"
 
 
 def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
@@ -183,7 +259,7 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
         where = f"{path} → mleap.udf_registry[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("udf_name"), str):
             where += f" ({raw['udf_name'] if len(raw['udf_name']) <= 80 else brief(raw['udf_name'])})"
-        entry, entry_problems = _parse_entry(raw, where, base_dir, environ, settings)
+        entry, entry_problems = _parse_udf(raw, where, base_dir, environ, settings)
         problems += entry_problems
         if entry is None:
             continue
@@ -278,6 +354,118 @@ def _number(value: Any) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
+def _parse_udf(
+    raw: Any,
+    where: str,
+    base_dir: str,
+    environ: Optional[Mapping[str, str]],
+    settings: Mapping[str, SourceSettings],
+) -> Tuple[Optional[UdfEntry], List[str]]:
+    """A registry entry: a plain one, or an experiment (``variants`` and/or ``shadow``)."""
+    if not isinstance(raw, dict) or not any(key in raw for key in EXPERIMENT_KEYS):
+        return _parse_entry(raw, where, base_dir, environ, settings)
+    common = {key: value for key, value in raw.items() if key not in EXPERIMENT_KEYS}
+    problems: List[str] = []
+    variants_raw, shadow_raw = raw.get("variants"), raw.get("shadow")
+    split_key, split_type = raw.get("split_key"), raw.get("split_key_type", "STRING")
+    if variants_raw is not None and "bundle_path" in raw:
+        problems.append(f"{where} → key 'variants': an entry has either bundle_path or variants, not both")
+    if split_key is not None and not (isinstance(split_key, str) and SQL_IDENTIFIER.match(split_key)):
+        problems.append(f"{where} → key 'split_key': expected the name of a SQL argument, found {split_key!r}")
+    if not isinstance(split_type, str) or split_type.strip().upper() not in SPLIT_KEY_TYPES:
+        problems.append(f"{where} → key 'split_key_type': {split_type!r} is not one of {', '.join(SPLIT_KEY_TYPES)}")
+    else:
+        split_type = split_type.strip().upper()
+    variants: List[Variant] = []
+    if variants_raw is not None:
+        if split_key is None:
+            problems.append(f"{where} → key 'split_key': required with variants (the SQL argument that routes a row)")
+        if not isinstance(variants_raw, list) or len(variants_raw) < 2:
+            problems.append(
+                f"{where} → key 'variants': expected a list of at least two variants, found {variants_raw!r}"
+            )
+            variants_raw = []
+        for index, item in enumerate(variants_raw):
+            variant, variant_problems = _parse_arm(
+                item, "weight", f"{where} → variants[{index}]", common, base_dir, environ, settings
+            )
+            problems += variant_problems
+            if variant is not None:
+                variants.append(variant)
+    elif split_key is not None and shadow_raw is None:
+        problems.append(f"{where} → key 'split_key': routes rows to variants, but the entry has no 'variants'")
+    shadow = None
+    if shadow_raw is not None:
+        shadow, shadow_problems = _parse_arm(
+            shadow_raw, "sample", f"{where} → shadow", common, base_dir, environ, settings
+        )
+        problems += shadow_problems
+        if shadow is not None and shadow.sample < 1 and split_key is None:
+            problems.append(f"{where} → shadow → key 'sample': sampling keys needs a 'split_key'")
+    names = [v.name for v in variants] + ([shadow.name] if shadow is not None else [])
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        problems.append(f"{where} → key 'variants': duplicate variant names {', '.join(map(repr, duplicates))}")
+    base, base_problems = _parse_entry(
+        common if variants_raw is None else {**common, "bundle_path": "-"}, where, base_dir, environ, settings
+    )
+    problems += base_problems
+    if problems or base is None:
+        return None, problems
+    if variants:  # the entry's own bundle is its first variant's (what a plain load of the entry serves)
+        first = variants[0].entry
+        base = replace(base, bundle_path=first.bundle_path, bundle_source=first.bundle_source, version=first.version,
+                       source_settings=first.source_settings, reload=first.reload, control=first.control)  # fmt: skip
+    return replace(base, split_key=split_key, split_key_type=split_type, variants=tuple(variants), shadow=shadow), []
+
+
+def _parse_arm(
+    raw: Any,
+    share: str,
+    where: str,
+    common: Mapping[str, Any],
+    base_dir: str,
+    environ: Optional[Mapping[str, str]],
+    settings: Mapping[str, SourceSettings],
+) -> Tuple[Optional[Variant], List[str]]:
+    """A variant (``share`` = weight) or the shadow (``share`` = sample): its own keys on top of the
+    entry's common ones, parsed as a plain entry."""
+    allowed = VARIANT_KEYS if share == "weight" else SHADOW_KEYS
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping with keys {', '.join(allowed)}, found {raw!r}"]
+    name = raw.get("name")
+    if isinstance(name, str) and name:
+        where += f" ({name})"
+    problems = _unknown_keys(raw, allowed, where)
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9_-]+$", name):
+        problems.append(f"{where} → key 'name': expected a name of letters, digits, '_' or '-', found {name!r}")
+    amount = raw.get(share)
+    if share == "weight":
+        if amount is None:
+            problems.append(f"{where} → key 'weight': required key is missing")
+        elif isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            problems.append(f"{where} → key 'weight': expected a positive whole number, found {amount!r}")
+    elif amount is not None:
+        number = _number(amount)
+        if number is None or not 0 < number <= 1:
+            problems.append(f"{where} → key 'sample': expected a fraction in (0, 1], found {amount!r}")
+        else:
+            amount = number
+    own = {key: value for key, value in raw.items() if key in BUNDLE_KEYS}
+    outputs = common.get("outputs")
+    arm_raw = dict(common, **own)
+    if isinstance(outputs, list):  # an arm computes the bundle's outputs; the router adds the rest
+        arm_raw["outputs"] = [o for o in outputs if not str(o).startswith("shadow_") and o != "model_variant"] or None
+    entry, entry_problems = _parse_entry(arm_raw, where, base_dir, environ, settings)
+    problems += entry_problems
+    if problems or entry is None:
+        return None, problems
+    entry = replace(entry, variant=name)
+    if share == "weight":
+        return Variant(name, entry, weight=amount), []
+    return Variant(name, entry, sample=1.0 if amount is None else amount), []
+
+
 def _parse_entry(
     raw: Any,
     where: str,
@@ -364,6 +552,16 @@ def _parse_entry(
         if sizes[key] is None:
             problems.append(f"{where} → key '{key}': expected a positive size like 500MiB, found {brief(values[key])}")
 
+    reload, reload_problems = _parse_reload(values.get("reload"), f"{where} → key 'reload'")
+    problems += reload_problems
+    if reload is not None and version is not None:
+        problems.append(
+            f"{where} → key 'reload': the entry pins version {version}, which never changes; "
+            "remove 'version' to follow the store, or 'reload' to stay on the pin"
+        )
+    control, control_problems = _parse_control(values.get("control"), f"{where} → key 'control'")
+    problems += control_problems
+
     if problems:
         return None, problems
     return (
@@ -379,6 +577,8 @@ def _parse_entry(
             max_bundle_bytes=sizes["max_bundle_bytes"],
             max_batch_bytes=sizes["max_batch_bytes"],
             source_settings=settings.get(source, SourceSettings()),
+            reload=reload,
+            control=control,
         ),
         [],
     )
@@ -394,6 +594,52 @@ def _size(value: Any) -> Optional[int]:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
 
+def parse_duration(value: Any) -> Optional[float]:
+    """Seconds from ``60s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds; None if malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    match = _DURATION.match(str(value))
+    if match is None:
+        return None
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _parse_reload(raw: Any, where: str) -> Tuple[Optional[ReloadSettings], List[str]]:
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping like {{interval: 60s}}, found {raw!r}"]
+    problems = _unknown_keys(raw, RELOAD_KEYS, where)
+    if "interval" not in raw:
+        return None, problems + [f"{where} → key 'interval': required key is missing (e.g. interval: 60s)"]
+    seconds = parse_duration(raw["interval"])
+    if seconds is None or seconds < MIN_RELOAD_INTERVAL_S:
+        problems.append(
+            f"{where} → key 'interval': expected a duration of at least {MIN_RELOAD_INTERVAL_S:g} s "
+            f"like 60s, 500ms or 2m, found {raw['interval']!r}"
+        )
+    return (None if problems else ReloadSettings(seconds)), problems
+
+
+def _parse_control(raw: Any, where: str) -> Tuple[Optional[ControlSettings], List[str]]:
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [f"{where}: expected a mapping with keys topic and bootstrap_servers, found {raw!r}"]
+    problems = _unknown_keys(raw, CONTROL_KEYS, where)
+    for key in CONTROL_KEYS:
+        value = raw.get(key)
+        if value is None:
+            problems.append(f"{where} → key '{key}': required key is missing")
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(f"{where} → key '{key}': expected a non-empty string, found {value!r}")
+    if problems:
+        return None, problems
+    return ControlSettings(raw["topic"].strip(), raw["bootstrap_servers"].strip()), []
+
+
 def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
     """``${NAME}`` replaced in a string or a list of strings; a value from the environment keeps the
     reference as its ``repr``, so the messages above name the variable, never its value."""
@@ -401,4 +647,6 @@ def _interpolate_value(value: Any, environ: Optional[Mapping[str, str]]) -> Any:
         return interpolate_marked(value, environ)
     if isinstance(value, list):
         return [_interpolate_value(item, environ) for item in value]
+    if isinstance(value, dict):
+        return {key: _interpolate_value(item, environ) for key, item in value.items()}
     return value

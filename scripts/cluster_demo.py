@@ -33,7 +33,8 @@ def main() -> int:
     rest, rpc = free_ports(2)
     env = dict(os.environ, FEATURES_ROWS=str(args.rows))
     with LocalCluster(os.path.join(REPO, ".flink", "cluster"), rest, rpc) as cluster:
-        print(f"cluster: http://{cluster.address} (logs in .flink/cluster/log)", flush=True)
+        scrape = ", ".join(f"http://localhost:{port}/metrics" for port in cluster.prometheus_ports)
+        print(f"cluster: http://{cluster.address} (logs in .flink/cluster/log; Prometheus: {scrape})", flush=True)
         result = submit(
             os.path.join(REPO, "conf", "application.yaml"),
             [os.path.join(REPO, "sql", "features_datagen.sql"), sink],

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import List, Optional
 
@@ -63,13 +63,24 @@ def event_time_ms(text: str) -> float:
     return stamp.timestamp() * 1000.0
 
 
+#: What predictions_kafka.sql scores each event with; ``run(..., expression=...)`` swaps it, e.g. for
+#: JVM arithmetic, to measure the same pipeline without a Python worker (bench/kafka_bench.py).
+PREDICT_CALL = "Predict(feature1, feature2, feature3)"
+
+
 def run(
-    t_env, bootstrap: str, events: int, rate: Optional[float], guarantee: str, checkpoint_interval: str = "2s"
+    t_env,
+    bootstrap: str,
+    events: int,
+    rate: Optional[float],
+    guarantee: str,
+    checkpoint_interval: str = "2s",
+    expression: Optional[str] = None,
 ) -> Report:
     """One job run on fresh topics; the job is cancelled before returning."""
     from flink_ml_udf.flink.registry import register_from_config
     from flink_ml_udf.flink.sql_script import read_statements, run_statements
-    from flink_ml_udf.testing.local_kafka import consume, create_topics, produce_features
+    from flink_ml_udf.testing.local_kafka import committed_records, consume, create_topics, produce_features
 
     tag = uuid.uuid4().hex[:8]
     features, predictions = f"features-{tag}", f"predictions-{tag}"
@@ -90,6 +101,10 @@ def run(
     statements = read_statements(os.path.join(REPO, "sql", "features_kafka.sql"), variables) + read_statements(
         os.path.join(REPO, "sql", "predictions_kafka.sql"), variables
     )
+    if expression is not None:
+        if not any(PREDICT_CALL in statement.text for statement in statements):
+            raise RuntimeError(f"sql/predictions_kafka.sql no longer calls {PREDICT_CALL}")
+        statements = [replace(s, text=s.text.replace(PREDICT_CALL, expression)) for s in statements]
     job = run_statements(t_env, statements, wait=False)[-1].get_job_client()
     try:
         # Warm-up: the first records start the Python workers; measure only after they answered.
@@ -107,12 +122,12 @@ def run(
         produce_features(bootstrap, features, range(events), rate=rate)
         reader.join()
         # A second full read catches duplicates that arrived after the last expected record.
-        records = [r for r in consume(bootstrap, predictions, expected=expected + 1, timeout=5) if r[0]["id"] >= 0]
+        records = [r for r in committed_records(bootstrap, predictions) if r["id"] >= 0]
         measured = [r for r in collected if r[0]["id"] >= 0]
         last = max((received for _, received in measured), default=start * 1000.0)
     finally:
         job.cancel().result()
-    counts = Counter(record["id"] for record, _ in records)
+    counts = Counter(record["id"] for record in records)
     latencies = np.array([received - event_time_ms(record["feature_timestamp"]) for record, received in measured])
     return Report(
         guarantee=guarantee,

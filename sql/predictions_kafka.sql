@@ -1,6 +1,8 @@
 -- Predictions to Kafka, exactly-once by default (Kafka transactions committed on checkpoints).
 -- DELIVERY_GUARANTEE=at-least-once trades duplicates on recovery for latency below the checkpoint interval.
--- MODEL_VERSION_PREDICT is the resolved version of Predict's bundle (set by the job after registering).
+-- model_version is the version of the bundle that scored each row (PredictVersioned's model_version
+-- output), so it stays true when models are updated while the job runs. For a pinned entry it equals
+-- ${MODEL_VERSION_<UDF>}, the version the job resolved when it registered the UDFs.
 SET 'execution.checkpointing.interval' = '${CHECKPOINT_INTERVAL:-2s}';
 
 CREATE TEMPORARY TABLE Predictions (
@@ -24,6 +26,9 @@ CREATE TEMPORARY TABLE Predictions (
 );
 
 INSERT INTO Predictions
-SELECT id, Predict(feature1, feature2, feature3), '${MODEL_VERSION_PREDICT}', feature_timestamp, CURRENT_TIMESTAMP
-FROM Features
-WHERE id IS NOT NULL AND feature1 IS NOT NULL AND feature2 IS NOT NULL AND feature3 IS NOT NULL;
+SELECT id, scored.prediction, scored.model_version, feature_timestamp, CURRENT_TIMESTAMP
+FROM (
+    SELECT id, feature_timestamp, PredictVersioned(feature1, feature2, feature3) AS scored
+    FROM Features
+    WHERE id IS NOT NULL AND feature1 IS NOT NULL AND feature2 IS NOT NULL AND feature3 IS NOT NULL
+);

@@ -29,8 +29,8 @@ def failed(completed, start: str) -> str:
     "content,message",
     [
         (b"\xff\xfe{}", "cannot read: is not UTF-8 text (byte 0: 0xff)"),
-        (b"", "is not valid LeapFrame JSON: Expecting value: line 1 column 1 (char 0)"),
-        (b"[" * 100000, "is not valid LeapFrame JSON: nested too deeply"),
+        (b"", "is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b"[" * 100000, "is not valid JSON: nested too deeply"),
         (b'{"schema": {"fields": []}, "rows": [], "rows": []}', ": an object names key 'rows' twice"),
         (b"[]", " → LeapFrame JSON must be an object with a 'schema.fields' list and a 'rows' list"),
     ],

@@ -24,6 +24,9 @@ def test_example_config_resolves_paths_against_its_folder():
     assert config.udfs == (
         UdfEntry("Predict", os.path.join(REPO, "models", "example-1.zip"), "file"),
         UdfEntry("Predictv2", os.path.join(REPO, "models", "example-2"), "file"),
+        UdfEntry(
+            "PredictVersioned", os.path.join(REPO, "models", "example-1.zip"), outputs=("prediction", "model_version")
+        ),
     )
 
 
@@ -72,7 +75,7 @@ def test_unknown_key(tmp_path):
     )
     assert message == (
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_pth': unknown key (allowed: udf_name, bundle_path, "
-        "bundle_source, inputs, outputs, result_type, on_error, version, max_bundle_bytes, max_batch_bytes)\n"
+        "bundle_source, inputs, outputs, result_type, on_error, version, max_bundle_bytes, max_batch_bytes, reload, control)\n"
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_path': required key is missing"
     )
 

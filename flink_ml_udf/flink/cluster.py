@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pyflink
 
@@ -101,24 +101,37 @@ def wait_for_job(jobmanager: str, job_id: str, timeout: float) -> str:
 def job_exception(jobmanager: str, job_id: str) -> str:
     """The root exception the cluster recorded for a job (first line), for error messages."""
     try:
-        root = _rest(jobmanager, f"/jobs/{job_id}/exceptions").get("rootException") or ""
+        answer = _rest(jobmanager, f"/jobs/{job_id}/exceptions")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return f"(no exception details: {exc})"
+    # Flink 1.x: rootException; Flink 2.x: only the history, newest first.
+    entries = (answer.get("exceptionHistory") or {}).get("entries") or [{}]
+    root = answer.get("rootException") or entries[0].get("stacktrace") or ""
     return java_root_cause(root) if root.strip() else "(no exception recorded)"
 
 
-def udf_metrics(jobmanager: str, job_id: str) -> Dict[str, float]:
-    """This project's per-UDF metrics of a running job as the cluster's REST API reports them
-    (``<subtask>.<operator>.flink_ml_udf.udf.<name>.rows`` and so on), summed over subtasks."""
-    totals: Dict[str, float] = {}
+def subtask_metrics(jobmanager: str, job_id: str) -> List[Tuple[int, str, float]]:
+    """This project's metrics of a running job as the cluster's REST API reports them, one
+    ``(subtask, "flink_ml_udf.udf.<name>.rows", value)`` per subtask and metric. The REST API
+    refreshes them every ``metrics.fetcher.update-interval`` (10 s by default)."""
+    found: List[Tuple[int, str, float]] = []
     for vertex in _rest(jobmanager, f"/jobs/{job_id}")["vertices"]:
         base = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
         names = [m["id"] for m in _rest(jobmanager, base) if "flink_ml_udf" in m["id"]]
-        if not names:
-            continue
-        for metric in _rest(jobmanager, f"{base}?get={','.join(names)}"):
-            key = metric["id"][metric["id"].index("flink_ml_udf") :]
-            totals[key] = totals.get(key, 0.0) + float(metric["value"])
+        for start in range(0, len(names), 40):  # keep the query string short
+            for metric in _rest(jobmanager, f"{base}?get={','.join(names[start : start + 40])}"):
+                prefix, _, key = metric["id"].partition("flink_ml_udf.")
+                subtask = prefix.split(".", 1)[0]
+                found.append((int(subtask) if subtask.isdigit() else -1, "flink_ml_udf." + key, float(metric["value"])))
+    return found
+
+
+def udf_metrics(jobmanager: str, job_id: str) -> Dict[str, float]:
+    """This project's per-UDF metrics of a running job (``flink_ml_udf.udf.<name>.rows`` and so on),
+    summed over subtasks."""
+    totals: Dict[str, float] = {}
+    for _, key, value in subtask_metrics(jobmanager, job_id):
+        totals[key] = totals.get(key, 0.0) + value
     return totals
 
 
@@ -151,10 +164,13 @@ class LocalCluster:
         slots: int = 2,
         python: str = sys.executable,
         settings: Optional[Mapping[str, str]] = None,
+        prometheus_ports: Optional[Sequence[int]] = None,
     ):
         self.folder = os.path.abspath(folder)
         self.rest_port, self.rpc_port, self.slots, self.python = rest_port, rpc_port, slots, python
         self.settings = dict(settings or {})  # extra config.yaml keys (flat, e.g. heartbeat.timeout)
+        # Flink's Prometheus reporter (pyflink/plugins/metrics-prometheus): each JVM takes a free port of these.
+        self.prometheus_ports = list(prometheus_ports) if prometheus_ports is not None else free_ports(4)
         self.conf_dir = os.path.join(self.folder, "conf")
         self.pid_dir = os.path.join(self.folder, "pid")
         self.tmp_dir = os.path.join(self.folder, "tmp")
@@ -205,6 +221,11 @@ rest:
 python:
   executable: {self.python}
   client: {{executable: {self.python}}}
+metrics:
+  reporter:
+    prom:
+      factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+      port: "{",".join(map(str, self.prometheus_ports))}"
 """
         config += "".join(f"{key}: {json.dumps(str(value))}\n" for key, value in self.settings.items())
         with open(os.path.join(self.conf_dir, "config.yaml"), "w") as handle:
@@ -263,6 +284,17 @@ python:
                 workers.append(pid)
             children += _child_pids(pid)
         return sorted(workers)
+
+    def scrape(self, timeout: float = 5.0) -> str:
+        """The Prometheus exposition text of every JVM of this cluster (JobManager and TaskManagers)."""
+        texts = []
+        for port in self.prometheus_ports:
+            try:
+                with urllib.request.urlopen(f"http://localhost:{port}/metrics", timeout=timeout) as response:
+                    texts.append(response.read().decode())
+            except (urllib.error.URLError, OSError):
+                continue  # a port of the range no JVM took
+        return "".join(texts)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), forget dead pids,

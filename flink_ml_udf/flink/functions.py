@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 from typing import Dict, List
 
-from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import load_config
-from flink_ml_udf.flink.signature import derive_signature
+from flink_ml_udf.flink.router import serving_plan
 from flink_ml_udf.flink.udf import make_udf
 
 CONFIG_ENV = "FLINK_ML_UDF_CONFIG"
@@ -38,7 +37,7 @@ def __getattr__(name: str):
         if name not in names:  # exact case: it is a Python attribute name
             raise AttributeError(f"{config.path} defines no UDF {name!r} (UDFs: {', '.join(names)})")
         entry = config.entry(name)
-        _built[key] = make_udf(entry, derive_signature(entry, load_entry_model(entry).model))
+        _built[key] = make_udf(serving_plan(entry))
     return _built[key]
 
 

@@ -12,10 +12,10 @@ from typing import Dict, List, Mapping, Optional, Union
 
 from pyflink.table import TableEnvironment
 
-from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import AppConfig, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError, FlinkMlUdfError
-from flink_ml_udf.flink.signature import Signature, derive_signature
+from flink_ml_udf.flink.router import ServingPlan, serving_plan
+from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.flink.sql_names import check_udf_names
 from flink_ml_udf.flink.udf import make_udf
 from flink_ml_udf.redact import redact
@@ -31,22 +31,32 @@ PYTHON_WORKER_DEFAULTS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class RegisteredUdf:
-    """What was registered under one name: the entry, its SQL signature, the bundle version."""
+    """What was registered under one name: the serving plan (entry, SQL signature, arms and their versions)."""
 
-    entry: UdfEntry
-    signature: Signature
-    version: str
+    plan: ServingPlan
+
+    @property
+    def entry(self) -> UdfEntry:
+        return self.plan.entry
+
+    @property
+    def signature(self) -> Signature:
+        return self.plan.signature
+
+    @property
+    def version(self) -> str:
+        return self.plan.version
 
     @property
     def sql_variables(self) -> Dict[str, str]:
-        """What SQL files may reference for this UDF: ``${MODEL_VERSION_<NAME>}``, the resolved bundle
-        version, so sinks can record which model scored each row."""
+        """What SQL files may reference for this UDF: ``${MODEL_VERSION_<NAME>}``, the bundle version
+        resolved at registration. For a pinned entry every row is scored by it; an entry that follows
+        updates (reload, control) says per row which version scored it through the ``model_version``
+        output instead."""
         return {f"MODEL_VERSION_{self.entry.udf_name.upper()}": self.version}
 
     def describe(self) -> str:
-        return redact(
-            f"{self.signature.describe(self.entry.udf_name)}  [bundle {self.entry.bundle_path} @ {self.version}]"
-        )
+        return redact(self.plan.describe())
 
 
 def configure_python_workers(t_env: TableEnvironment, overrides: Optional[Mapping[str, str]] = None) -> None:
@@ -66,8 +76,7 @@ def validate(config: AppConfig) -> Dict[str, RegisteredUdf]:
     problems: List[str] = []
     for entry in config.udfs:
         try:
-            loaded = load_entry_model(entry)
-            registered[entry.udf_name] = RegisteredUdf(entry, derive_signature(entry, loaded.model), loaded.version)
+            registered[entry.udf_name] = RegisteredUdf(serving_plan(entry))
         except FlinkMlUdfError as exc:
             problems.append(str(exc))
     if problems:
@@ -90,5 +99,5 @@ def register_from_config(
     for name, item in registered.items():
         # Registering a config again replaces its functions (a new bundle version, a reloaded config).
         t_env.drop_temporary_system_function(name)
-        t_env.create_temporary_system_function(name, make_udf(item.entry, item.signature))
+        t_env.create_temporary_system_function(name, make_udf(item.plan))
     return registered

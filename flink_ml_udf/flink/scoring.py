@@ -11,7 +11,7 @@ filters (``handle_invalid: skip``) come out NULL too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -31,16 +31,28 @@ class BatchOutcome:
     result: Result
     rejected: int
     skipped: int
+    frame: Optional[Frame] = None  # the scored frame: every column the bundle computed (shadow comparison reads it)
 
 
 class BatchScorer:
     """Scores batches for one UDF: built once per worker in ``open()``, called per batch."""
 
-    def __init__(self, udf_name: str, model: Model, signature: Signature, on_error: str) -> None:
+    def __init__(
+        self,
+        udf_name: str,
+        model: Model,
+        signature: Signature,
+        on_error: str,
+        constants: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self.label = f"UDF '{udf_name}'"
         self.model = model
         self.signature = signature
         self.on_invalid = "mark" if on_error == "null" else "raise"
+        self.constants = dict(constants or {})  # pseudo-output values: the same on every row (model_version, ...)
+        missing = sorted(signature.pseudo - set(self.constants))
+        if missing:
+            raise ValueError(f"{self.label}: no value for pseudo-outputs {missing}")
         self._casts = [_result_cast(t) for t in signature.result_types]
         self._keep = [column.name for column in signature.results]  # a batch over budget is scored in slices
 
@@ -59,12 +71,17 @@ class BatchScorer:
             self.model.transform(frame, keep=self._keep)
         except FlinkMlUdfError as exc:
             raise exc.within(self.label) from exc
-        return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()))
+        return BatchOutcome(self._result(frame), int(frame.rejected.sum()), int(frame.skipped.sum()), frame)
 
     def _result(self, frame: Frame) -> Result:
         nulled = ~frame.kept
         columns = []
         for column, cast in zip(self.signature.results, self._casts):
+            if column.name in self.signature.pseudo:
+                # which model answered: also on rows it could not score, which say so in the other fields
+                values = np.full(frame.n_rows, self.constants[column.name], dtype=object)
+                columns.append(cast(values, np.zeros(frame.n_rows, dtype=bool)))
+                continue
             values = frame.get(column.name, self.label)
             columns.append(cast(values, nulled))
         if not self.signature.is_row:
@@ -73,11 +90,18 @@ class BatchScorer:
 
 
 def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarray]:
-    nulls = series.isna().to_numpy()
+    """A frame column (and its null mask) from an argument, without copying what needs no change:
+    the frame never writes to its inputs."""
     shape, base = column.dtype.shape, column.dtype.base
+    if shape == "scalar" and series.dtype == np.float64:
+        values = series.to_numpy()
+        return values, np.isnan(values)
+    nulls = series.isna().to_numpy()
     if shape == "scalar" and base == "string":
-        values = series.to_numpy(dtype=object, copy=True)
-        values[nulls] = None
+        values = series.to_numpy(dtype=object)
+        if nulls.any():
+            values = values.copy()
+            values[nulls] = None  # NaN and None alike
         return values, nulls
     if shape == "scalar":
         return series.to_numpy(dtype=np.float64, na_value=np.nan), nulls
@@ -102,9 +126,11 @@ def _result_cast(sql_type: str):
 
     def scalar(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
         if sql_type in ("DOUBLE", "FLOAT"):
-            out = np.asarray(values, dtype=np.float64).copy()
-            out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
-            return pd.Series(out)
+            out = np.asarray(values, dtype=np.float64)
+            if nulled.any():
+                out = out.copy()
+                out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
+            return pd.Series(out, copy=False)
         if sql_type in ("INT", "BIGINT"):
             dtype = "Int32" if sql_type == "INT" else "Int64"
             out = pd.Series(np.asarray(values, dtype=np.float64)).round().astype(dtype)

@@ -8,16 +8,23 @@ turns the type names into PyFlink ``DataTypes``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from flink_ml_udf.config import UdfEntry
+from flink_ml_udf.config import UdfEntry, Variant
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.mleap import Model
 from flink_ml_udf.mleap.ops import Column
-from flink_ml_udf.mleap.types import DataType
+from flink_ml_udf.mleap.types import STRING, DataType
 
 #: SQL type names a ``result_type`` override may use, for a single-column result.
 RESULT_TYPES = ("DOUBLE", "FLOAT", "INT", "BIGINT", "STRING", "BOOLEAN")
+
+#: Outputs that are not bundle columns but say which model scored the row: ``outputs`` may name
+#: them besides the bundle's columns (each is a STRING, the same for every row of a batch).
+PSEUDO_OUTPUTS: Mapping[str, str] = {
+    "model_version": "the version of the bundle that scored the row (S3 VersionId, GCS generation, sha256:...)",
+    "model_uri": "the URI (or local path) of the bundle that scored the row",
+}
 
 
 def sql_type_name(dtype: DataType) -> str:
@@ -45,6 +52,18 @@ class Signature:
     arguments: Tuple[Column, ...]
     results: Tuple[Column, ...]
     result_type_override: Optional[str] = None
+    pseudo: FrozenSet[str] = frozenset()  # names among ``results`` the bundle does not compute
+    split_key: Optional[str] = None  # an experiment's routing argument: ``arguments[0]``, never a bundle input
+
+    @property
+    def bundle_arguments(self) -> Tuple[Column, ...]:
+        """The arguments the bundle reads (all but an experiment's split key)."""
+        return self.arguments[1:] if self.split_key is not None else self.arguments
+
+    @property
+    def bundle_results(self) -> Tuple[Column, ...]:
+        """The results the bundle computes (every result but the pseudo-outputs)."""
+        return tuple(c for c in self.results if c.name not in self.pseudo)
 
     @property
     def argument_types(self) -> Tuple[str, ...]:
@@ -59,6 +78,19 @@ class Signature:
         if self.result_type_override is not None:
             return (self.result_type_override,)
         return tuple(sql_type_name(c.dtype) for c in self.results)
+
+    def same_sql_shape(self, other: "Signature") -> bool:
+        """Whether ``other`` has the same SQL arguments and result (names and types), so a model with
+        it can replace one with this signature in a running job."""
+        return self._sql_shape() == other._sql_shape()
+
+    def _sql_shape(self) -> tuple:
+        return (
+            [c.name for c in self.arguments],
+            self.argument_types,
+            [c.name for c in self.results],
+            self.result_types,
+        )
 
     def describe(self, name: str) -> str:
         """``Predict(feature1 DOUBLE, ...) -> DOUBLE``: the SQL-facing shape of the function."""
@@ -84,10 +116,28 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             )
         if len(set(entry.inputs)) != len(entry.inputs):
             raise ConfigError(f"{where} → key 'inputs': a column is listed twice")
+    pseudo = frozenset(name for name in entry.outputs or () if name in PSEUDO_OUTPUTS)
     if entry.outputs is None:
         results = (model.prediction_column,)
     else:
-        results = _pick(entry.outputs, model.output_schema, f"{where} → key 'outputs'", "output")
+        shadowed = sorted(name for name in pseudo if any(c.name == name for c in model.output_schema))
+        if shadowed:
+            raise ConfigError(
+                f"{where} → key 'outputs': {', '.join(map(repr, shadowed))} is both a bundle output column and the "
+                "pseudo-output naming the model; rename the bundle's column"
+            )
+        pseudo_columns = [Column(name, STRING) for name in PSEUDO_OUTPUTS]
+        results = _pick(
+            entry.outputs,
+            model.output_schema + pseudo_columns,
+            f"{where} → key 'outputs'",
+            "output",
+            also=f" or the pseudo-outputs ({', '.join(PSEUDO_OUTPUTS)})",
+        )
+        if len(set(entry.outputs)) != len(entry.outputs):
+            raise ConfigError(f"{where} → key 'outputs': a column is listed twice")
+        if len(pseudo) == len(results):
+            raise ConfigError(f"{where} → key 'outputs': name at least one bundle output besides {', '.join(pseudo)}")
 
     override = None
     if entry.result_type is not None:
@@ -98,15 +148,83 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             raise ConfigError(
                 f"{where} → key 'result_type': {entry.result_type!r} is not one of {', '.join(RESULT_TYPES)}"
             )
-    return Signature(arguments, results, override)
+    return Signature(arguments, results, override, pseudo)
 
 
-def _pick(names: Tuple[str, ...], columns: List[Column], where: str, side: str) -> Tuple[Column, ...]:
-    """The bundle columns called ``names``, in that order; unknown names are an error listing the choices."""
+#: The experiment's pseudo-output naming the variant that scored the row.
+VARIANT_OUTPUT = "model_variant"
+#: The prefix of the shadow's outputs: ``shadow_prediction`` is the shadow's ``prediction``.
+SHADOW_PREFIX = "shadow_"
+
+
+def experiment_signature(
+    entry: UdfEntry, arms: Sequence[Tuple[Variant, Signature]], shadow: Optional[Tuple[Variant, Signature]]
+) -> Signature:
+    """The SQL signature of an experiment: the split key, then the bundle's arguments; the requested
+    outputs, where ``model_variant`` names the variant and ``shadow_<column>`` is the shadow's
+    ``<column>``. Every variant and the shadow must keep the first variant's SQL signature."""
+    first_variant, first = arms[0]
+    for variant, signature in list(arms[1:]) + ([shadow] if shadow is not None else []):
+        if not signature.same_sql_shape(first):
+            raise ConfigError(
+                f"{variant.entry.label} → bundle {variant.entry.bundle_path}: gives "
+                f"{signature.describe(entry.udf_name)}, but variant '{first_variant.name}' gives "
+                f"{first.describe(entry.udf_name)}; every variant and the shadow must have the same arguments and result"
+            )
+    where = f"{entry.label} → key 'outputs'"
+    by_name = {column.name: column for column in first.results}
+    results: List[Column] = []
+    pseudo = set(first.pseudo)
+    for name in entry.outputs or (first.results[0].name,):
+        if name == VARIANT_OUTPUT:
+            if not entry.variants:
+                raise ConfigError(f"{where}: '{VARIANT_OUTPUT}' needs variants")
+            results.append(Column(name, STRING))
+            pseudo.add(name)
+        elif name.startswith(SHADOW_PREFIX):
+            column = by_name.get(name[len(SHADOW_PREFIX) :])
+            if shadow is None:
+                raise ConfigError(f"{where}: {name!r} needs a shadow")
+            if column is None or column.name in first.pseudo:
+                raise ConfigError(
+                    f"{where}: {name!r} is the shadow's {name[len(SHADOW_PREFIX) :]!r}, which must be among the outputs "
+                    f"too ({', '.join(c.name for c in first.bundle_results)})"
+                )
+            results.append(Column(name, column.dtype))
+            pseudo.add(name)
+        else:
+            results.append(by_name[name])
+    key_type = DataType("long") if entry.split_key_type == "BIGINT" else STRING
+    arguments = first.arguments
+    if entry.split_key is not None:
+        if any(column.name == entry.split_key for column in arguments):
+            raise ConfigError(
+                f"{entry.label} → key 'split_key': {entry.split_key!r} is also a bundle input; name it apart"
+            )
+        arguments = (Column(entry.split_key, key_type),) + tuple(arguments)
+    return Signature(arguments, tuple(results), first.result_type_override, frozenset(pseudo), entry.split_key)
+
+
+def compatible_signature(entry: UdfEntry, model: Model, registered: Signature, where: str) -> Signature:
+    """The signature of ``model`` for ``entry``, which must keep the ``registered`` SQL arguments and
+    result (a model update for a running job, or one about to be promoted); ``where`` names the bundle."""
+    signature = derive_signature(entry, model)
+    if not signature.same_sql_shape(registered):
+        raise ConfigError(
+            f"{entry.label} → {where}: incompatible with the registered function: registered "
+            f"{registered.describe(entry.udf_name)}, this bundle gives {signature.describe(entry.udf_name)}"
+        )
+    return signature
+
+
+def _pick(names: Tuple[str, ...], columns: List[Column], where: str, side: str, also: str = "") -> Tuple[Column, ...]:
+    """The columns called ``names``, in that order; unknown names are an error listing the bundle's
+    columns (and ``also``, the other choices)."""
     available = {c.name: c for c in columns}
     unknown = [name for name in names if name not in available]
     if unknown:
+        bundle = [c.name for c in columns if not (also and c.name in PSEUDO_OUTPUTS)]
         raise ConfigError(
-            f"{where}: {', '.join(map(repr, unknown))} not among the bundle's {side} columns ({', '.join(available)})"
+            f"{where}: {', '.join(map(repr, unknown))} not among the bundle's {side} columns ({', '.join(bundle)}){also}"
         )
     return tuple(available[name] for name in names)

@@ -16,6 +16,7 @@ class LocalBundle:
     path: str
     version: str
     uri: str
+    in_place: bool = False  # the path is the store itself (a local file), not an immutable cache entry
 
 
 class BundleLoader(Protocol):
@@ -29,4 +30,22 @@ class BundleLoader(Protocol):
 
     def fetch(
         self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
-    ) -> LocalBundle: ...
+    ) -> LocalBundle:
+        """The bundle at ``version`` (its current version when None), verified, on this host.
+        A pinned version that the store no longer has (or a local file that changed) is a
+        LoaderError naming the expected and the found version, never a silent switch."""
+        ...
+
+    def resolve(self, uri: str, settings: Optional["SourceSettings"] = None) -> str:
+        """The bundle's current version in the store, from one metadata request (or one listing)
+        and no download: what a reload poller asks every interval."""
+        ...
+
+
+def version_changed(uri: str, expected: str, found: str) -> str:
+    """The message for a pinned bundle whose store has moved on."""
+    return (
+        f"bundle {uri}: version {expected} was pinned (resolved when the job was submitted), but the store now "
+        f"has version {found}; publish model updates through 'reload' or 'control' instead of replacing a "
+        "pinned bundle"
+    )

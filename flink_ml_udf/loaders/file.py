@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from flink_ml_udf.errors import LoaderError
-from flink_ml_udf.loaders.base import LocalBundle
+from flink_ml_udf.loaders.base import LocalBundle, version_changed
 from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, walk_tree
 
 if TYPE_CHECKING:
@@ -26,22 +26,47 @@ MAX_FOLDER_ENTRIES = 200_000
 
 
 class FileLoader:
+    """Local files have no versions of their own: the version is a hash of the content, so a
+    pinned version holds only as long as nobody rewrites the file (publish by writing elsewhere,
+    then renaming over it: a half-written file is never seen under the bundle's name)."""
+
     source = "file"
+
+    def __init__(self) -> None:
+        # A zip's hash by (inode, size, mtime, ctime): a reload poller re-hashes only when the file changed.
+        self._hashes: Dict[str, Tuple[Tuple[int, int, int, int], str]] = {}
 
     def fetch(
         self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
     ) -> LocalBundle:
-        path = uri[len("file://") :] if uri.startswith("file://") else uri
+        path = _local_path(uri)
+        resolved = self.resolve(uri, settings)
+        if version is not None and version != resolved:
+            raise LoaderError(version_changed(path, version, resolved))
+        return LocalBundle(path=path, version=resolved, uri=uri, in_place=True)
+
+    def resolve(self, uri: str, settings: Optional["SourceSettings"] = None) -> str:
+        path = _local_path(uri)
         try:
-            is_folder(path)
+            folder = is_folder(path)  # a fifo or a device is refused here, never opened
         except Missing:
             raise LoaderError(f"bundle {path}: not found (no such file or folder)") from None
         except UnreadableFile as exc:
             raise LoaderError(f"bundle {path}: {exc}") from None
+        if folder:
+            return content_hash(path)
+        info = os.stat(path)
+        key = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        known = self._hashes.get(path)
+        if known is not None and known[0] == key:
+            return known[1]
         resolved = content_hash(path)
-        if version is not None and version != resolved:
-            raise LoaderError(f"bundle {path}: content hash is {resolved}, but version {version} is pinned")
-        return LocalBundle(path=path, version=resolved, uri=uri)
+        self._hashes[path] = (key, resolved)
+        return resolved
+
+
+def _local_path(uri: str) -> str:
+    return uri[len("file://") :] if uri.startswith("file://") else uri
 
 
 def content_hash(path: str) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from flink_ml_udf.config import SourceSettings
 from flink_ml_udf.errors import LoaderError
-from flink_ml_udf.loaders.base import LocalBundle
+from flink_ml_udf.loaders.base import LocalBundle, version_changed
 from flink_ml_udf.loaders.cache import BundleCache, HashingWriter, Staging
 from flink_ml_udf.redact import redact
 
@@ -176,6 +176,8 @@ class RemoteLoader:
             if loc.is_prefix or (pin or "").startswith(PREFIX_VERSION)
             else self.stat(client, settings, uri, loc, pin)
         )
+        if item is not None and pin is not None and item.version != pin:
+            raise LoaderError(version_changed(uri, pin, item.version))
         if item is not None:
             path = cache.get_or_fetch(
                 loc.base_uri,
@@ -194,9 +196,7 @@ class RemoteLoader:
                 raise self.missing(client, settings, uri, loc, pin)
             resolved = listing_version(objects, prefix)
             if pin is not None and pin != resolved:
-                raise LoaderError(
-                    f"bundle {uri}: no such version: the folder prefix is at version {resolved}, but {pin} is pinned"
-                )
+                raise LoaderError(version_changed(uri, pin, resolved))
             name = posixpath.basename(prefix.rstrip("/")) or loc.bucket
             base = f"{self.scheme}://{loc.bucket}/{prefix}"
             path = cache.get_or_fetch(
@@ -207,6 +207,23 @@ class RemoteLoader:
             )
         log.info("bundle %s: version %s at %s (%.2f s)", redact(uri), resolved, path, time.monotonic() - started)
         return LocalBundle(path=path, version=resolved, uri=uri)
+
+    def resolve(self, uri: str, settings: Optional[SourceSettings] = None) -> str:
+        settings = settings or SourceSettings()
+        loc = parse_location(uri, self.scheme, self.pin_key, self.pin_in)
+        if loc.pin is not None:
+            return loc.pin  # the URI names its version: it never moves
+        client = self.client(settings, uri)
+        item = None if loc.is_prefix else self.stat(client, settings, uri, loc, None)
+        if item is not None:
+            return item.version
+        prefix = loc.key if loc.is_prefix else loc.key + "/"
+        objects = [o for o in self.list_prefix(client, settings, uri, loc, prefix) if not o.key.endswith("/")]
+        if not objects:
+            if loc.is_prefix:
+                raise LoaderError(f"bundle {uri}: no such object or folder prefix (the prefix {prefix} is empty)")
+            raise self.missing(client, settings, uri, loc, None)
+        return listing_version(objects, prefix)
 
     def check_pin(self, uri: str, pin: Optional[str]) -> None:
         """Reject a malformed pin before any request (subclasses: e.g. GCS generations are numbers)."""

@@ -79,7 +79,10 @@ class S3Loader(RemoteLoader):
         if not loc.key:
             return None
         arguments = {"Bucket": loc.bucket, "Key": loc.key, "Range": "bytes=0-0"}
-        if pin:
+        if pin and pin.startswith("etag:"):
+            # An unversioned bucket keeps only the latest object: an ETag pin holds while it is unchanged.
+            arguments["IfMatch"] = '"' + pin[len("etag:") :] + '"'
+        elif pin:
             arguments["VersionId"] = pin
         try:
             response = client.get_object(**arguments)
@@ -88,6 +91,8 @@ class S3Loader(RemoteLoader):
             code = _error_code(exc)
             if code in ("NoSuchKey", "404") and not pin:
                 return None  # maybe a folder prefix without its trailing slash
+            if code == "PreconditionFailed" and "IfMatch" in arguments:
+                return self.stat(client, settings, uri, loc, None)  # the caller reports expected vs found
             if code == "InvalidRange":  # a zero-byte object: nothing to score from
                 raise LoaderError(f"bundle {uri}: corrupt download: the object is empty") from None
             raise self.failure(uri, exc, pin) from None

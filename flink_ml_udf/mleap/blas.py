@@ -20,7 +20,9 @@ range (non-finite, tiny non-zero products, huge values) are recomputed one by on
 rational arithmetic (:func:`fma_exact`); real feature data practically never goes there.
 
 This path costs far more than ``@`` (see bench/runtime_bench.py), so it is off by default:
-``use_jvm_dot(True)`` makes ``linear_regression`` and ``logistic_regression`` use it.
+``use_jvm_dot(True)`` makes ``linear_regression`` and ``logistic_regression`` use it. GBT models
+need no switch: their compiled traversal sums with the real fma in this order
+(:mod:`flink_ml_udf.mleap.compiled.forest`).
 """
 
 from __future__ import annotations

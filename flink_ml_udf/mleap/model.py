@@ -13,6 +13,7 @@ from flink_ml_udf.mleap.budget import DEFAULT_MAX_BATCH_BYTES, LoadBudget, forma
 from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, open_bundle_files
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops import Column, Op
+from flink_ml_udf.mleap.plan import ExecutionPlan
 from flink_ml_udf.mleap.reader import BundleReader
 from flink_ml_udf.mleap.types import DataType
 
@@ -43,6 +44,7 @@ class Model:
         self.info = info
         self.input_schema: List[Column] = list(root.inputs)
         self.output_schema: List[Column] = list(root.outputs)
+        self.plan = ExecutionPlan(root)
         self.max_batch_bytes = max_batch_bytes
         self.row_bytes = self._row_bytes()  # what one row of every op's outputs takes while scoring
         self.max_rows = rows_that_fit(self.row_bytes, max_batch_bytes)
@@ -118,7 +120,7 @@ class Model:
             if frame.n_rows == 0:
                 self._transform_empty(frame)
             elif frame.n_rows <= max(self.max_rows, 1):
-                self.root.transform(frame)
+                self.plan.run(frame)
             elif keep is None:
                 raise ScoringError(
                     f"a batch of {frame.n_rows} rows needs {format_bytes(frame.n_rows * self.row_bytes)} for its "
@@ -129,7 +131,7 @@ class Model:
                 given = frame.names
                 for start in range(0, frame.n_rows, self.max_rows):
                     part = frame.rows(start, min(start + self.max_rows, frame.n_rows), given)
-                    self.root.transform(part)
+                    self.plan.run(part)
                     frame.take_rows(part, start, keep)
         except ScoringError as exc:
             raise exc.within(f"bundle {self.info.location}") from exc

@@ -144,14 +144,27 @@ def hash_strings(strings: Sequence[str], version: int = 2, seed: int = SEED) -> 
 
 
 def _hash_short(encoded: Sequence[bytes], lengths: np.ndarray, version: int, seed: int) -> np.ndarray:
-    n = len(encoded)
+    return hash_concatenated(np.frombuffer(b"".join(encoded), dtype=np.uint8), lengths, version, seed)
+
+
+def hash_concatenated(data: np.ndarray, lengths: np.ndarray, version: int = 2, seed: int = SEED) -> np.ndarray:
+    """:func:`hash_bytes` of each of ``len(lengths)`` byte strings stored back to back in ``data``
+    (uint8), as an int32 array: e.g. an Arrow string array's data buffer and its offsets' differences.
+    Callers keep strings longer than a few hundred bytes out (the work is a rows x longest matrix)."""
+    n = len(lengths)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    lengths = np.asarray(lengths, dtype=np.int64)
     blocks = lengths // 4
     width = (int(lengths.max()) // 4 + 1) * 4  # room for every full block plus a zero-padded tail block
     matrix = np.zeros((n, width), dtype=np.uint8)
-    rows = np.repeat(np.arange(n), lengths)
-    starts = np.cumsum(lengths) - lengths
-    cols = np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
-    matrix[rows, cols] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    if (lengths == lengths[0]).all():  # fixed-width keys (ids, UUIDs): one reshape, no per-byte indices
+        matrix[:, : lengths[0]] = data[: n * int(lengths[0])].reshape(n, int(lengths[0]))
+    else:
+        rows = np.repeat(np.arange(n), lengths)
+        starts = np.cumsum(lengths) - lengths
+        cols = np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+        matrix[rows, cols] = data[: int(lengths.sum())]
     words = matrix.view("<u4").astype(np.uint32)
     h1 = np.full(n, seed & _MASK, dtype=np.uint32)
     with np.errstate(over="ignore"):

@@ -216,3 +216,97 @@ def consume(
     finally:
         consumer.close()
     return records
+
+
+# -- read_committed by the transaction markers themselves ----------------------------------------
+# tansu writes COMMIT and ABORT markers but does not tell consumers which transactions were aborted
+# (the Fetch response's aborted_transactions), so a read_committed consumer sees aborted records
+# there. committed_records() applies Kafka's read_committed rule from the markers in the log:
+# a transactional record is visible once a COMMIT marker of its producer follows it, never after
+# an ABORT, and not while its transaction is open. It works on any broker; it reads partition 0
+# from the bootstrap broker (the tests' topics have one partition on one broker).
+
+_FETCH_API, _FETCH_VERSION = 1, 4
+
+
+def committed_records(bootstrap: str, topic: str, timeout: float = 30.0) -> list:
+    """Every committed JSON record of partition 0 of ``topic``, in offset order (see above)."""
+    import json
+    import struct
+
+    from kafka.record.memory_records import MemoryRecords
+
+    host, port = bootstrap.rsplit(":", 1)
+    visible: list = []  # (offset, value)
+    pending: dict = {}  # producer id -> [(offset, value)] of its open transaction
+    offset = 0
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        while True:
+            if time.monotonic() > deadline:
+                raise WheelFileError(f"{topic} on {bootstrap}: not read to its end within {timeout} s")
+            high_watermark, data = _fetch(connection, topic, offset)
+            records = MemoryRecords(data) if data else None
+            while records is not None:
+                batch = records.next_batch()
+                if batch is None:
+                    break
+                for record in batch:
+                    offset = record.offset + 1
+                    if batch.is_control_batch:
+                        marker = struct.unpack(">hh", record.key)[1]  # version, type: 0 ABORT, 1 COMMIT
+                        done = pending.pop(batch.producer_id, [])
+                        if marker == 1:
+                            visible += done
+                    elif batch.is_transactional:
+                        pending.setdefault(batch.producer_id, []).append((record.offset, record.value))
+                    else:
+                        visible.append((record.offset, record.value))
+            if offset >= high_watermark:
+                break
+    return [json.loads(value) for _, value in sorted(visible)]
+
+
+def _fetch(connection, topic: str, offset: int):
+    """One Fetch v4 (read_uncommitted: markers and all) of partition 0 from ``offset``: (high watermark, records)."""
+    import struct
+
+    name = topic.encode()
+    client = b"flink-ml-udf-check"
+    body = struct.pack(">iiiib", -1, 500, 1, 32 << 20, 0)
+    body += struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
+    body += struct.pack(">i", 1) + struct.pack(">iqi", 0, offset, 32 << 20)
+    header = struct.pack(">hhih", _FETCH_API, _FETCH_VERSION, 1, len(client)) + client
+    request = header + body
+    connection.sendall(struct.pack(">i", len(request)) + request)
+    size = struct.unpack(">i", _read_exactly(connection, 4))[0]
+    response = _read_exactly(connection, size)
+    at = 4 + 4  # correlation id, throttle time
+    (topics,) = struct.unpack_from(">i", response, at)
+    at += 4
+    (length,) = struct.unpack_from(">h", response, at)
+    at += 2 + length
+    (partitions,) = struct.unpack_from(">i", response, at)
+    at += 4
+    if topics != 1 or partitions != 1:
+        raise WheelFileError(f"{topic}: unexpected Fetch response ({topics} topics, {partitions} partitions)")
+    _, error, high_watermark, _ = struct.unpack_from(">ihqq", response, at)
+    at += 4 + 2 + 8 + 8
+    if error:
+        raise WheelFileError(f"{topic}: the broker answered Fetch with error code {error}")
+    (aborted,) = struct.unpack_from(">i", response, at)
+    at += 4 + max(aborted, 0) * 16
+    (size,) = struct.unpack_from(">i", response, at)
+    at += 4
+    return high_watermark, (response[at : at + size] if size > 0 else b"")
+
+
+def _read_exactly(connection, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = connection.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise WheelFileError("the broker closed the connection mid-response")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)

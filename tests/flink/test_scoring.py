@@ -40,6 +40,8 @@ def test_example_signatures():
     assert signatures == {
         "Predict": "Predict(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> DOUBLE",
         "Predictv2": "Predictv2(feature1 DOUBLE) -> DOUBLE",
+        "PredictVersioned": "PredictVersioned(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> "
+        "ROW<prediction DOUBLE, model_version STRING>",
     }
 
 
@@ -110,7 +112,7 @@ def test_inputs_reordered_by_config():
         (
             UdfEntry("P", EXAMPLE_1, outputs=("score",)),
             f"UDF 'P' → bundle {EXAMPLE_1} → key 'outputs': 'score' not among the bundle's output columns "
-            "(features, standard_scaler_features, prediction)",
+            "(features, standard_scaler_features, prediction) or the pseudo-outputs (model_version, model_uri)",
         ),
         (
             UdfEntry("P", EXAMPLE_1, result_type="DECIMAL"),
@@ -158,7 +160,7 @@ def test_registry_validation_reports_every_bad_entry(tmp_path):
         "conf/application.yaml: 2 of 3 UDFs cannot be used:",
         f"UDF 'Gone' → bundle {tmp_path / 'gone.zip'}: not found (no such file or folder)",
         f"UDF 'Wrong' → bundle {EXAMPLE_1} → key 'outputs': 'nope' not among the bundle's output columns "
-        "(features, standard_scaler_features, prediction)",
+        "(features, standard_scaler_features, prediction) or the pseudo-outputs (model_version, model_uri)",
     ]
 
 

@@ -99,7 +99,10 @@ def test_bad_statement_names_file_and_line(tmp_path, monkeypatch):
         run_sql_file([script], EXAMPLE_CONFIG, batch=True)
     message = str(info.value)
     assert message.startswith(f"{script}:4: SELECT failed: org.apache.flink.table.api.ValidationException")
-    assert message.endswith(f"AttributeError: {EXAMPLE_CONFIG} defines no UDF 'Nope' (UDFs: Predict, Predictv2)")
+    assert message.endswith(
+        f"AttributeError: {EXAMPLE_CONFIG} defines no UDF 'Nope' (UDFs: Predict, Predictv2, PredictVersioned)"
+    )
+
 
 
 def test_failing_job_keeps_the_java_root_cause(tmp_path):

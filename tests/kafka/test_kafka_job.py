@@ -10,7 +10,7 @@ import pytest
 
 from flink_ml_udf.bundles import load_entry_model
 from flink_ml_udf.config import load_config
-from flink_ml_udf.testing.local_kafka import consume, produce_features
+from flink_ml_udf.testing.local_kafka import committed_records, consume, produce_features
 from tests.conftest import EXAMPLE_CONFIG, REPO, subprocess_env
 from tests.kafka.test_kafka_e2e import assert_exactly_once, topics_for
 
@@ -28,11 +28,12 @@ def test_predict_job_on_kafka_topics(kafka_bootstrap, monkeypatch):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
-    records = consume(kafka_bootstrap, predictions, expected=n + 1, timeout=10)
+    assert len(consume(kafka_bootstrap, predictions, expected=n, timeout=10)) == n
+    records = committed_records(kafka_bootstrap, predictions)
     assert len(records) == n
     assert_exactly_once(records, events)
     version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
-    assert {record["model_version"] for record, _ in records} == {version}
+    assert {record["model_version"] for record in records} == {version}
 
 
 def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, tmp_path):
@@ -48,7 +49,6 @@ def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, 
     n = 200
     features, predictions = topics_for(monkeypatch, kafka_bootstrap, bounded_at=n)
     version = load_entry_model(load_config(EXAMPLE_CONFIG).entry("Predict")).version
-    monkeypatch.setenv("MODEL_VERSION_PREDICT", version)
     init = io.StringIO()
     assert cli(["sql-init", "--config", EXAMPLE_CONFIG, "--kafka"], out=init) == 0
     (tmp_path / "init.sql").write_text(init.getvalue())
@@ -58,7 +58,8 @@ def test_sql_init_kafka_script_runs_the_kafka_job(kafka_bootstrap, monkeypatch, 
     assert add_connectors_for(None, texts) == []  # nothing more to add: the script's ADD JARs cover Kafka
     events = produce_features(kafka_bootstrap, features, range(n))
     run_sql_file(files, EXAMPLE_CONFIG)
-    records = consume(kafka_bootstrap, predictions, expected=n + 1, timeout=10)
+    assert len(consume(kafka_bootstrap, predictions, expected=n, timeout=10)) == n
+    records = committed_records(kafka_bootstrap, predictions)
     assert len(records) == n
     assert_exactly_once(records, events)
-    assert {record["model_version"] for record, _ in records} == {version}
+    assert {record["model_version"] for record in records} == {version}

@@ -77,8 +77,9 @@ def test_folder_prefix_with_and_without_slash(s3_world, cache_dir):
     pinned = load_entry_model(entry("s3://models/models/example-2/", settings, version=with_slash.version))
     assert pinned.path == with_slash.path
     assert failure("s3://models/models/example-2/", settings, version="sha256:0000000000000000") == (
-        "UDF 'Fraud' → bundle s3://models/models/example-2/: no such version: the folder prefix is at version "
-        f"{with_slash.version}, but sha256:0000000000000000 is pinned"
+        "UDF 'Fraud' → bundle s3://models/models/example-2/: version sha256:0000000000000000 was pinned (resolved "
+        f"when the job was submitted), but the store now has version {with_slash.version}; publish model updates "
+        "through 'reload' or 'control' instead of replacing a pinned bundle"
     )
 
 

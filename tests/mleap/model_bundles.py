@@ -65,3 +65,21 @@ def regression_tree(lines: str, num_features: int) -> bw.Node:
 def float32_exact(x: np.ndarray) -> np.ndarray:
     """Values sklearn's trees (which compare float32 inputs) and MLeap (doubles) route the same way."""
     return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
+def gbt_bundle_from_sklearn(estimator, init_value: float, weight_scale: float, op: str, extra=None, outputs=None):
+    """Spark layout: tree0 is the constant initial prediction (weight 1.0 in Spark), then one tree
+    per boosting stage weighted by the learning rate. ``weight_scale`` rescales every weight."""
+    n_features = estimator.n_features_in_
+    trees = {"tree0": regression_tree(bw.tree_lines([bw.leaf(init_value)]), n_features)}
+    weights = [1.0 * weight_scale]
+    for i, stage in enumerate(estimator.estimators_[:, 0], start=1):
+        trees[f"tree{i}"] = regression_tree(sklearn_tree_lines(stage.tree_), n_features)
+        weights.append(estimator.learning_rate * weight_scale)
+    attributes = {
+        "num_features": bw.long(n_features),
+        "tree_weights": bw.double_list(weights),
+        "trees": bw.string_list(list(trees)),
+        **(extra or {}),
+    }
+    return model_node(op, attributes, outputs=outputs or ("prediction",), submodels=trees)

@@ -20,27 +20,16 @@ from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import Frame
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, vector
 from tests import bundle_writer as bw
-from tests.mleap.model_bundles import float32_exact, load, model_node, regression_tree, score, sklearn_tree_lines
+from tests.mleap.model_bundles import (
+    float32_exact,
+    gbt_bundle_from_sklearn,
+    load,
+    model_node,
+    regression_tree,
+    score,
+)
 
 # -- GBT -------------------------------------------------------------------------------------------
-
-
-def gbt_bundle_from_sklearn(estimator, init_value: float, weight_scale: float, op: str, extra=None, outputs=None):
-    """Spark layout: tree0 is the constant initial prediction (weight 1.0 in Spark), then one tree
-    per boosting stage weighted by the learning rate. ``weight_scale`` rescales every weight."""
-    n_features = estimator.n_features_in_
-    trees = {"tree0": regression_tree(bw.tree_lines([bw.leaf(init_value)]), n_features)}
-    weights = [1.0 * weight_scale]
-    for i, stage in enumerate(estimator.estimators_[:, 0], start=1):
-        trees[f"tree{i}"] = regression_tree(sklearn_tree_lines(stage.tree_), n_features)
-        weights.append(estimator.learning_rate * weight_scale)
-    attributes = {
-        "num_features": bw.long(n_features),
-        "tree_weights": bw.double_list(weights),
-        "trees": bw.string_list(list(trees)),
-        **(extra or {}),
-    }
-    return model_node(op, attributes, outputs=outputs or ("prediction",), submodels=trees)
 
 
 def test_gbt_regression_matches_sklearn_gradient_boosting(tmp_path):

@@ -17,20 +17,28 @@ UNSUPPORTED_OPS = ("tensorflow", "als", "lda_local_model_op")
 #: op name -> callable building the op from its node spec (an Op subclass, or a factory).
 OPS: Dict[str, Callable[[NodeSpec], "Op"]] = {}
 
-OpT = TypeVar("OpT", bound=Callable[..., "Op"])
+
+T = TypeVar("T")
 
 
-def register(*names: str) -> Callable[[OpT], OpT]:
-    """Class decorator: make an op class the decoder of the MLeap op ``names``."""
+def registrar(table: Dict[str, T], what: str) -> Callable[..., Callable[[T], T]]:
+    """A decorator factory filing what it decorates in ``table`` under MLeap op names, once each."""
 
-    def decorate(cls: OpT) -> OpT:
-        for name in names:
-            if name in OPS:
-                raise RuntimeError(f"op {name!r} registered twice")
-            OPS[name] = cls
-        return cls
+    def register_names(*names: str) -> Callable[[T], T]:
+        def decorate(item: T) -> T:
+            for name in names:
+                if name in table:
+                    raise RuntimeError(f"{what} {name!r} registered twice")
+                table[name] = item
+            return item
 
-    return decorate
+        return decorate
+
+    return register_names
+
+
+#: Class decorator: make an op class the decoder of the MLeap op ``names``.
+register = registrar(OPS, "op")
 
 
 def op_class(name: str, context: str) -> Callable[[NodeSpec], "Op"]:

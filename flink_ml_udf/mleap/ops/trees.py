@@ -1,7 +1,10 @@
 """Tree models: ``decision_tree_*`` and ``random_forest_*``, all on one :class:`TreeEnsemble`.
 
 A single decision tree is a forest of one. Leaves hold class counts (Spark, sklearn < 1.4) or
-fractions (sklearn >= 1.4); MLeap normalizes them at scoring time, and so does this module.
+fractions (sklearn >= 1.4); MLeap normalizes them at scoring time, and so does this module (once
+per leaf, at load: the same arithmetic on each leaf as on each gathered copy of it). Batches are
+scored by the compiled traversal (:class:`ForestSum`), which sums over trees in MLeap's order;
+``TreeEnsemble.leaf_values`` is the numpy reference it is tested against.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from flink_ml_udf.errors import BundleError
+from flink_ml_udf.mleap.compiled.forest import ForestSum
 from flink_ml_udf.mleap.kernels import normalize_rows, seq_sum
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
@@ -77,71 +81,69 @@ def tree_sizes(spec: NodeSpec, classifier: bool) -> Tuple[int, Optional[int]]:
     return num_features, num_classes
 
 
-class TreeModel:
-    """What every tree op shares: its :class:`TreeEnsemble` and the memory a row costs it."""
-
-    ensemble: TreeEnsemble
-
-    @property
-    def scratch_row_bytes(self) -> int:
-        """Per row while scoring: the leaf reached in every tree and that leaf's values (the batch
-        memory budget counts it besides the output columns)."""
-        return 8 * self.ensemble.n_trees * (1 + self.ensemble.width)
-
-
 @register("decision_tree_regression")
-class DecisionTreeRegression(TreeModel, Regressor):
+class DecisionTreeRegression(Regressor):
     def __init__(self, spec: NodeSpec) -> None:
         num_features, _ = tree_sizes(spec, classifier=False)
         self.ensemble = build_ensemble(spec, [read_tree(spec, spec.op, num_features)])
+        self.forest = ForestSum(self.ensemble, self.ensemble.values[:, 0], spec.context)
         super().__init__(spec, num_features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.ensemble.leaf_values(x)[:, 0, 0]
+        return self.forest(x)[:, 0]
 
 
 @register("random_forest_regression")
-class RandomForestRegression(TreeModel, Regressor):
+class RandomForestRegression(Regressor):
     def __init__(self, spec: NodeSpec) -> None:
         num_features, _ = tree_sizes(spec, classifier=False)
         self.ensemble = build_ensemble(spec, forest_trees(spec, "decision_tree_regression", num_features))
+        self.forest = ForestSum(self.ensemble, self.ensemble.values[:, 0], spec.context)
         super().__init__(spec, num_features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         # An unweighted mean in list order, as MLeap (tree_weights are ignored).
-        return seq_sum(self.ensemble.leaf_values(x)[:, :, 0], axis=1) / self.ensemble.n_trees
+        return self.forest(x)[:, 0] / self.ensemble.n_trees
 
 
 @register("decision_tree_classifier")
-class DecisionTreeClassifier(TreeModel, Classifier):
+class DecisionTreeClassifier(Classifier):
     def __init__(self, spec: NodeSpec) -> None:
         num_features, num_classes = tree_sizes(spec, classifier=True)
         self.ensemble = build_ensemble(spec, [read_tree(spec, spec.op, num_features, num_classes)])
+        self.forest = ForestSum(self.ensemble, self.ensemble.values, spec.context)
         super().__init__(spec, num_features, num_classes)
         self.check_thresholds_length(spec)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        return self.ensemble.leaf_values(x)[:, 0, :].copy()
+        return self.forest(x)
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
         return normalize_rows(raw)
 
 
 @register("random_forest_classifier")
-class RandomForestClassifier(TreeModel, Classifier):
+class RandomForestClassifier(Classifier):
     def __init__(self, spec: NodeSpec) -> None:
         num_features, num_classes = tree_sizes(spec, classifier=True)
         trees = forest_trees(spec, "decision_tree_classifier", num_features, num_classes)
         self.ensemble = build_ensemble(spec, trees)
         super().__init__(spec, num_features, num_classes)
         self.check_thresholds_length(spec)
+        # Votes: each tree's leaf normalized to a distribution, summed over trees (not averaged).
+        self.forest = ForestSum(self.ensemble, vote_shares(self.ensemble.values, self.num_classes), spec.context)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        # Votes: each tree's leaf normalized to a distribution, summed over trees (not averaged).
-        leaves = self.ensemble.leaf_values(x)[:, :, : self.num_classes]
-        totals = seq_sum(leaves, axis=2, keepdims=True)
-        share = np.where(totals != 0.0, leaves / np.where(totals != 0.0, totals, 1.0), 0.0)
-        return seq_sum(share, axis=1)
+        return self.forest(x)
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
         return normalize_rows(raw)
+
+
+def vote_shares(values: np.ndarray, num_classes: int) -> np.ndarray:
+    """Each node's first ``num_classes`` values divided by their left-to-right sum (all zeros where
+    the sum is 0): a forest classifier's vote per leaf, as MLeap computes it for every scored row."""
+    leaves = values[:, :num_classes]
+    totals = seq_sum(leaves, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.ascontiguousarray(np.where(totals != 0.0, leaves / np.where(totals != 0.0, totals, 1.0), 0.0))
