@@ -1,8 +1,9 @@
 """``${NAME}`` / ``${NAME:-default}`` substitution from the environment, for config and SQL files.
 
 A default may itself hold references (``${A:-${B:-x}}``), nested up to :data:`MAX_NESTING` deep. A
-``${`` followed by a name must be closed: an unterminated reference is an error, never text left
-half-substituted. Values taken from the environment are never re-read for references.
+default that is never closed (``${A:-x``) is an error, never text left half-substituted; ``${NAME``
+followed by anything but ``}`` or ``:-`` is plain text, as it always was. Values taken from the
+environment are never re-read for references.
 
 A value that came (wholly or in part) from the environment may be a secret: :func:`interpolate_marked`
 returns it as an :class:`Interpolated` string whose ``repr`` is the reference as written
@@ -37,7 +38,7 @@ class MissingVariable(InterpolationError, KeyError):
 
 
 class MalformedReference(InterpolationError, ValueError):
-    """A ``${NAME`` that is never closed, or defaults nested too deeply."""
+    """A ``${NAME:-default`` that is never closed, or defaults nested too deeply."""
 
 
 class Interpolated(str):
@@ -100,8 +101,10 @@ def _substitute(text: str, env: Mapping[str, str], depth: int) -> Tuple[str, boo
             if close < 0:
                 raise MalformedReference(f"${{{name.group()}:-... is never closed with '}}'")
             default, end = text[after + 2 : close], close + 1
-        else:
-            raise MalformedReference(f"${{{name.group()} is not closed with '}}' (or followed by :-default)")
+        else:  # "${NAME" followed by anything else is text, as it always was (e.g. "${MODEL_<UDF>}" in a comment)
+            out.append(text[start:after])
+            position = after
+            continue
         variable = name.group()
         if variable in env:
             out.append(env[variable])

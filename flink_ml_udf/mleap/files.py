@@ -227,7 +227,7 @@ def _open_zip(path: str) -> zipfile.ZipFile:
             with open(path, "rb") as handle:
                 starts_like_zip = handle.read(4) == b"PK\x03\x04"
             if starts_like_zip:
-                raise BundleError(f"bundle {path}: a zip file without its central directory (truncated?)")
+                raise BundleError(f"bundle {path}: not a folder and not a zip file (it starts like one: truncated?)")
             raise BundleError(f"bundle {path}: not a folder and not a zip file")
         if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:
             raise BundleError(

@@ -131,7 +131,7 @@ def test_truncated_zip(tmp_path):
     path = write_zip(tmp_path / "cut.zip", bundle_files(tmp_path).items())
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])
-    assert failure(path) == f"bundle {path}: a zip file without its central directory (truncated?)"
+    assert failure(path) == f"bundle {path}: not a folder and not a zip file (it starts like one: truncated?)"
 
 
 def test_short_entry(tmp_path):
