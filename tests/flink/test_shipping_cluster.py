@@ -16,9 +16,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from flink_ml_udf.flink.cluster import LocalCluster, submit
+from flink_ml_udf.flink.cluster import LocalCluster, job_exception, submit
 from flink_ml_udf.mleap import load_bundle
-from tests.conftest import REPO, subprocess_env
+from tests.conftest import FAULT_FILE, REPO, subprocess_env
 from tests.loaders.conftest import no_cloud_metadata_probes, s3_world  # noqa: F401 (fixtures)
 from tests.venvs import flink_only_python
 
@@ -136,3 +136,34 @@ def test_s3_bundle_on_taskmanagers_without_boto3(cluster, bare_python, s3_world,
     from importlib import metadata
 
     assert worker_log_lines(cluster, f"Collecting boto3=={metadata.version('boto3')} (from -r ")
+
+
+def test_a_restarted_worker_reads_the_shipped_copy_of_a_pinned_file(cluster, kafka_bootstrap, model_versions, tmp_path):
+    """The bundle file disappears from this host while the job runs, and a worker fails: the restarted
+    workers load the copy shipped at submission and score on with the submitted version."""
+    from tests.flink.test_model_updates import RunningJob, assert_values_match_versions, versions, write_config
+    from tests.flink.test_slots import publish
+
+    store = str(tmp_path / "fraud.zip")
+    v1 = publish(model_versions.v1, store)
+    config = write_config(tmp_path, f"""
+        - udf_name: Fraud
+          bundle_path: {store}
+          outputs: [prediction, model_version]
+    """)  # fmt: skip
+    job = RunningJob(cluster, kafka_bootstrap, tmp_path, config)
+    try:
+        before = len(job.wait_for(lambda rows: versions(rows).get(v1, 0) >= 50, "50 rows scored by v1"))
+        os.remove(store)  # only the shipped copy is left
+        open(FAULT_FILE, "w").close()  # a worker takes it and fails; the job restarts
+        rows = job.wait_for(
+            lambda rows: not os.path.exists(FAULT_FILE) and len(rows) >= before + 200, "200 more rows after the restart"
+        )
+        assert "failure injected through" in job_exception(cluster.address, job.job_id)
+        assert job.state() == "RUNNING"
+        assert set(versions(rows)) == {v1}
+        assert_values_match_versions(rows, {v1: model_versions.v1})
+    finally:
+        if os.path.exists(FAULT_FILE):
+            os.remove(FAULT_FILE)
+        job.cancel()
