@@ -33,9 +33,12 @@ def wheel(tmp_path_factory) -> str:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(os.path.join(REPO, name), source)
-    shutil.copytree(os.path.join(REPO, "flink_ml_udf"), source / "flink_ml_udf", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        os.path.join(REPO, "flink_ml_udf"), source / "flink_ml_udf", ignore=shutil.ignore_patterns("__pycache__")
+    )
     dist = tmp_path_factory.mktemp("dist")
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", str(dist), str(source)]
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    command = [*pip, "wheel", "--no-deps", "-w", str(dist), str(source)]
     built = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
     [name] = os.listdir(dist)

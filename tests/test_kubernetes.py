@@ -78,7 +78,10 @@ def test_manifest_is_valid_against_the_operator_crd():
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (lambda d: d["spec"].update(flinkConfiguraton={}), "Additional properties are not allowed ('flinkConfiguraton'"),
+        (
+            lambda d: d["spec"].update(flinkConfiguraton={}),
+            "Additional properties are not allowed ('flinkConfiguraton'",
+        ),
         (lambda d: d["spec"].update(flinkVersion="v2_9"), "spec.flinkVersion: 'v2_9' is not one of"),
         (lambda d: d["spec"]["job"].update(upgradeMode="rolling"), "spec.job.upgradeMode: 'rolling' is not one of"),
         (lambda d: d["spec"]["job"].update(parallelism="2"), "spec.job.parallelism: '2' is not of type 'integer'"),
@@ -129,6 +132,14 @@ def test_prometheus_reporter_port_is_exposed_and_announced():
     assert configuration["metrics.reporter.prom.factory.class"] == (
         "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
     )
+    import pyflink
+
+    # The reporter ships as a plugin of the same Flink version (in the image's distribution and the pip PyFlink).
+    version = pinned_flink_version()
+    plugin = os.path.join(os.path.dirname(pyflink.__file__), "plugins", "metrics-prometheus")
+    with zipfile.ZipFile(os.path.join(plugin, f"flink-metrics-prometheus-{version}.jar")) as archive:
+        factory = configuration["metrics.reporter.prom.factory.class"].replace(".", "/") + ".class"
+        assert factory in archive.namelist()
     port = int(configuration["metrics.reporter.prom.port"])
     pod = spec["podTemplate"]
     assert pod["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port)}

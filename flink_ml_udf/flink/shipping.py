@@ -9,7 +9,9 @@ pandas, PyYAML and protobuf, everything the runtime imports. The rest travels wi
 - ``-pyarch flink-ml-udf-bundles.zip#flink-ml-udf-bundles``: the config's bundles on local paths,
   byte for byte, and a manifest. PyFlink extracts archives into the workers' working directory, where
   :func:`load_worker_model` finds the manifest and loads the shipped copy of a path that may exist
-  only on the client (checked against the content hash resolved on the client).
+  only on the client (checked against the version resolved on the client). Entries that follow
+  updates (``reload``, ``control``) are not snapshotted: their workers read the path itself. PyFlink
+  also runs the job's main in that folder, so ``submit`` passes every path to it absolute.
 - ``-pyreq requirements.txt``: only when the config reads bundles from S3 or GCS: the packages of the
   ``s3`` / ``gcs`` extra that ``apache-flink`` does not bring, at the versions installed here. Each
   TaskManager pip-installs them once per job (from its package index).
