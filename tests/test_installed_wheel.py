@@ -5,8 +5,6 @@ package the job needs comes out of the venv's site-packages, nothing from this c
 
 from __future__ import annotations
 
-import csv
-import glob
 import json
 import os
 import shutil
@@ -17,8 +15,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from flink_ml_udf.config import load_config
 from flink_ml_udf.mleap import load_bundle
 from tests.conftest import REPO
+from tests.flink.test_shipping_cluster import FEATURES, assert_scored_like_the_runtime, read_rows
 from tests.venvs import flink_only_python, make_venv
 
 pytestmark = pytest.mark.flink
@@ -116,7 +116,7 @@ def test_sql_init(user):
     assert f"SET 'python.executable' = '{os.path.join(bin_dir, 'python')}';" in lines
     assert [line for line in lines if line.startswith("CREATE")] == [
         f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS 'flink_ml_udf.functions.{name}' LANGUAGE PYTHON;"
-        for name in ("Predict", "Predictv2")
+        for name in [entry.udf_name for entry in load_config(str(work / "conf" / "application.yaml")).udfs]
     ]
 
 
@@ -135,8 +135,6 @@ def test_submit_to_the_cluster(user, cluster):
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.startswith("job ") and completed.stdout.endswith(": FINISHED\n")
-    rows = np.array([[float(v) for v in row] for path in glob.glob(f"{out}/**/part-*", recursive=True)
-                     for row in csv.reader(open(path))])  # fmt: skip
+    rows = read_rows(out)
     assert rows.shape == (200, 4)
-    expected = load_bundle(EXAMPLE_1).transform_columns({f"feature{i + 1}": rows[:, i] for i in range(3)})
-    np.testing.assert_allclose(rows[:, 3], expected.get("prediction", "t"), rtol=1e-15)
+    assert_scored_like_the_runtime(rows, "example-1.zip", FEATURES, 3)

@@ -6,6 +6,7 @@ job scores with the runtime's own values. The workers' Python is the job's ``-py
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import os
 import re
@@ -15,6 +16,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import yaml
 
 from flink_ml_udf.flink.cluster import LocalCluster, job_exception, submit
 from flink_ml_udf.mleap import load_bundle
@@ -33,6 +35,16 @@ def bare_python() -> str:
 def read_rows(out) -> np.ndarray:
     return np.array([[float(v) for v in row] for path in glob.glob(f"{out}/**/part-*", recursive=True)
                      for row in csv.reader(open(path))])  # fmt: skip
+
+
+def assert_scored_like_the_runtime(rows: np.ndarray, bundle: str, inputs, column: int) -> None:
+    """Column ``column`` of ``rows`` is what ``bundle`` computes from the columns it takes as ``inputs``."""
+    model = load_bundle(os.path.join(REPO, "models", bundle))
+    expected = model.transform_columns({name: rows[:, i] for i, name in enumerate(inputs)}).get("prediction", "t")
+    np.testing.assert_allclose(rows[:, column], expected, rtol=1e-15)
+
+
+FEATURES = ("feature1", "feature2", "feature3")
 
 
 def worker_log_lines(cluster: LocalCluster, text: str) -> list:
@@ -74,11 +86,8 @@ def test_job_with_local_bundles_runs_where_only_flink_is_installed(cluster, bare
     assert result.state == "FINISHED"
     rows = read_rows(out)
     assert rows.shape == (300, 5)
-    zipped = load_bundle(os.path.join(REPO, "models", "example-1.zip"))
-    expected = zipped.transform_columns({f"feature{i + 1}": rows[:, i] for i in range(3)}).get("prediction", "t")
-    np.testing.assert_allclose(rows[:, 3], expected, rtol=1e-15)
-    folder = load_bundle(os.path.join(REPO, "models", "example-2"))
-    np.testing.assert_allclose(rows[:, 4], folder.transform_columns({"feature1": rows[:, 0]}).get("prediction", "t"))
+    assert_scored_like_the_runtime(rows, "example-1.zip", FEATURES, 3)
+    assert_scored_like_the_runtime(rows, "example-2", FEATURES[:1], 4)
 
     # The workers ran the bare Python, read the package from the job's python files and each bundle from
     # the job's archive.
@@ -95,26 +104,11 @@ def test_job_with_local_bundles_runs_where_only_flink_is_installed(cluster, bare
 
 
 def test_s3_bundle_on_taskmanagers_without_boto3(cluster, bare_python, s3_world, tmp_path):  # noqa: F811
+    settings = s3_world.settings(read_timeout=10.0, cache_dir=str(tmp_path / "cache"))
+    entry = {"udf_name": "PredictS3", "bundle_path": "s3://models/models/example-1.zip"}
+    section = {key: value for key, value in dataclasses.asdict(settings).items() if value is not None}
     config = tmp_path / "application.yaml"
-    config.write_text(
-        textwrap.dedent(
-            f"""
-            mleap:
-              s3:
-                endpoint_url: {s3_world.server.url}
-                region: us-east-1
-                credentials_file: {s3_world.credentials_file}
-                profile: reader
-                connect_timeout: 2
-                read_timeout: 10
-                retries: 1
-                cache_dir: {tmp_path / "cache"}
-              udf_registry:
-                - udf_name: PredictS3
-                  bundle_path: s3://models/models/example-1.zip
-            """
-        )
-    )
+    config.write_text(yaml.safe_dump({"mleap": {"s3": section, "udf_registry": [entry]}}))
     out = tmp_path / "out"
     sql = tmp_path / "job.sql"
     sql.write_text(
@@ -129,9 +123,7 @@ def test_s3_bundle_on_taskmanagers_without_boto3(cluster, bare_python, s3_world,
     assert result.state == "FINISHED"
     rows = read_rows(out)
     assert rows.shape == (100, 4)
-    model = load_bundle(os.path.join(REPO, "models", "example-1.zip"))
-    expected = model.transform_columns({f"feature{i + 1}": rows[:, i] for i in range(3)}).get("prediction", "t")
-    np.testing.assert_allclose(rows[:, 3], expected, rtol=1e-15)
+    assert_scored_like_the_runtime(rows, "example-1.zip", FEATURES, 3)
     # boto3 came with the job: the TaskManager pip-installed the shipped requirements (client's versions).
     from importlib import metadata
 
