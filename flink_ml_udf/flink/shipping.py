@@ -13,7 +13,7 @@ pandas, PyYAML and protobuf, everything the runtime imports. The rest travels wi
   updates (``reload``, ``control``) are not snapshotted: their workers read the path itself. PyFlink
   also runs the job's main in that folder, so ``submit`` passes every path to it absolute.
 - ``-pyreq requirements.txt``: only when the config reads bundles from S3 or GCS: the packages of the
-  ``s3`` / ``gcs`` extra that ``apache-flink`` does not bring, at the versions installed here. Each
+  ``s3`` / ``gcs`` extra and everything they require, at the versions installed here. Each
   TaskManager pip-installs them once per job (from its package index).
 
 Measured on a standalone cluster whose TaskManager Python has only ``apache-flink``: README,
@@ -44,8 +44,6 @@ BUNDLES_ZIP = "flink-ml-udf-bundles.zip"
 BUNDLES_DIR = "flink-ml-udf-bundles"
 MANIFEST = "manifest.json"
 REQUIREMENTS = "requirements.txt"
-#: The distribution the cluster's Python is expected to have; what it brings is never shipped.
-FLINK_DISTRIBUTION = "apache-flink"
 _log = logging.getLogger(__name__)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same files give the same archive
 
@@ -154,8 +152,11 @@ def _add(archive: zipfile.ZipFile, path: str, name: str, stored: bool = False) -
 
 
 def extra_requirements(extras: Sequence[str]) -> List[str]:
-    """``name==version`` of every package the ``extras`` of flink-ml-udf need (as installed here),
-    except what ``apache-flink`` brings: the TaskManagers' Python has that already."""
+    """``name==version`` of every package the ``extras`` of flink-ml-udf need, and of everything those
+    require, as installed here. All of them, also what apache-flink brings (protobuf, requests, ...):
+    PyFlink installs requirements with ``pip install --ignore-installed`` into a folder put first on the
+    workers' path, so an unpinned dependency would come in at its newest version (protobuf 7, which
+    Beam refuses) and shadow the hosts' own; the client's versions are known to work with PyFlink."""
     from importlib import metadata
 
     own = metadata.metadata("flink-ml-udf").get_all("Provides-Extra") or []
@@ -168,8 +169,7 @@ def extra_requirements(extras: Sequence[str]) -> List[str]:
         if requirement.marker and any(requirement.marker.evaluate({"extra": extra}) for extra in extras):
             roots.append(requirement)
     needed = _installed_closure(roots, f"pip install 'flink-ml-udf[{','.join(extras)}]'")
-    present = _installed_closure([Requirement(FLINK_DISTRIBUTION)], "")
-    return [f"{name}=={version}" for name, version in sorted(needed.items()) if name not in present]
+    return [f"{name}=={version}" for name, version in sorted(needed.items())]
 
 
 def _installed_closure(roots: Sequence[Requirement], fix: str) -> Dict[str, str]:

@@ -1,7 +1,7 @@
 """What `submit` ships with a job (flink_ml_udf.flink.shipping), checked without a cluster: the
 package zip imports on its own, the bundle archive holds each bundle byte for byte, a worker loads
 the shipped copy and names the bundle as the config does, and the S3/GCS extras become pinned
-requirements without what apache-flink brings. tests/flink/test_shipping_cluster.py runs it all on a
+requirements. tests/flink/test_shipping_cluster.py runs it all on a
 cluster whose Python has apache-flink only."""
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def installed(name: str) -> str:
     return metadata.version(name)
 
 
-def test_s3_and_gcs_configs_ship_their_extras_pinned_without_what_flink_brings(tmp_path):
+def test_s3_and_gcs_configs_ship_their_extras_and_everything_they_require_pinned(tmp_path):
     config = tmp_path / "application.yaml"
     config.write_text(
         textwrap.dedent(
@@ -185,11 +185,14 @@ def test_s3_and_gcs_configs_ship_their_extras_pinned_without_what_flink_brings(t
     )
     shipment = prepare_shipment(load_config(str(config)), str(tmp_path / "staging"))
     lines = shipment.requirement_lines
-    for name in ("boto3", "botocore", "s3transfer", "jmespath", "google-cloud-storage", "google-auth"):
+    # PyFlink installs them with --ignore-installed, first on the workers' path: what apache-flink also
+    # needs (protobuf, urllib3, ...) comes pinned to the client's versions, never at pip's newest.
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil",
+                 "google-cloud-storage", "google-auth", "google-api-core", "protobuf", "requests"):  # fmt: skip
         assert f"{name}=={installed(name)}" in lines
-    names = {line.split("==")[0] for line in lines}
-    # apache-flink brings these to every TaskManager: never installed again beside it
-    assert names.isdisjoint({"apache-flink", "urllib3", "python-dateutil", "protobuf", "requests", "numpy"})
+    names = [line.split("==")[0] for line in lines]
+    assert names == sorted(set(names))
+    assert {"apache-flink", "apache-beam", "numpy", "pandas"}.isdisjoint(names)
     with open(shipment.requirements) as handle:
         assert handle.read() == "".join(f"{line}\n" for line in lines)
     assert shipment.flink_run_options()[-2:] == ["-pyreq", shipment.requirements]
