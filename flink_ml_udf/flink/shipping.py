@@ -85,17 +85,27 @@ def prepare_shipment(
     shared mount); ``ship_requirements=False``: the hosts' Python already has the S3/GCS extras."""
     os.makedirs(folder, exist_ok=True)
     package = package_zip(os.path.join(folder, PACKAGE_ZIP))
+    entries = bundle_entries(config)
     # Entries that follow updates (reload, control) read their path on every host: a snapshot would defeat them.
-    local = [e for e in config.udfs if e.bundle_source == "file" and not e.follows_updates] if ship_bundles else []
+    local = [e for e in entries if e.bundle_source == "file" and not e.follows_updates] if ship_bundles else []
     bundles = os.path.join(folder, BUNDLES_ZIP) if local else None
     shipped = tuple(bundles_archive(local, bundles)) if bundles else ()
-    sources = sorted({entry.bundle_source for entry in config.udfs} - {"file"})
+    sources = sorted({entry.bundle_source for entry in entries} - {"file"})
     lines = tuple(extra_requirements(sources)) if ship_requirements and sources else ()
     requirements = os.path.join(folder, REQUIREMENTS) if lines else None
     if requirements:
         with open(requirements, "w", encoding="utf-8") as handle:
             handle.write("".join(f"{line}\n" for line in lines))
     return Shipment(package, bundles, requirements, shipped, lines)
+
+
+def bundle_entries(config: AppConfig) -> List[UdfEntry]:
+    """The entries whose bundles the workers load: each plain UDF, each variant and shadow of an experiment."""
+    entries = []
+    for entry in config.udfs:
+        entries += [variant.entry for variant in entry.served]
+        entries += [entry.shadow.entry] if entry.shadow is not None else []
+    return entries
 
 
 def package_zip(target: str) -> str:

@@ -206,3 +206,35 @@ def test_unknown_extra_is_an_error():
     with pytest.raises(ShippingError) as info:
         extra_requirements(["hdfs"])
     assert str(info.value).startswith("flink-ml-udf has no extra hdfs (extras: ")
+
+
+def test_an_experiment_ships_every_variant_and_its_shadow(tmp_path):
+    for name in ("champion.zip", "challenger.zip", "shadow.zip"):
+        shutil.copy(os.path.join(REPO, "models", "example-1.zip"), tmp_path / name)
+    config = tmp_path / "application.yaml"
+    config.write_text(
+        textwrap.dedent(
+            """
+            mleap:
+              udf_registry:
+                - udf_name: Fraud
+                  split_key: customer_id
+                  variants:
+                    - {name: champion, bundle_path: champion.zip, weight: 90}
+                    - {name: challenger, bundle_path: challenger.zip, weight: 10}
+                  shadow: {name: candidate, bundle_path: shadow.zip}
+            """
+        )
+    )
+    experiment = load_config(str(config)).entry("Fraud")
+    shipment = prepare_shipment(load_config(str(config)), str(tmp_path / "staging"))
+    paths = [str(tmp_path / name) for name in ("champion.zip", "challenger.zip", "shadow.zip")]
+    assert shipment.bundle_paths == tuple(paths)
+    work = unpack(shipment.bundles, tmp_path / "work")
+    for path in paths:
+        os.remove(path)
+    challenger = experiment.variants[1].entry
+    loaded = load_worker_model(challenger, working_dir=work)
+    assert loaded.path == os.path.join(work, BUNDLES_DIR, "1", "challenger.zip")
+    assert loaded.model.info.location == loaded.uri == paths[1]
+    assert load_worker_model(experiment.shadow.entry, working_dir=work).uri == paths[2]
