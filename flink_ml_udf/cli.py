@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-ship-bundles", action="store_true", help="local bundle paths exist on every host (image, shared mount)"
     )
     submit.add_argument(
-        "--no-ship-requirements", action="store_true", help="the hosts' Python already has the S3/GCS extras"
+        "--no-ship-requirements",
+        action="store_true",
+        help="the hosts' Python already has flink-ml-udf's dependencies (numba) and the S3/GCS extras",
     )
 
     promote = commands.add_parser("promote", help="check a bundle and make it the UDF's model via its control topic")

@@ -1,7 +1,7 @@
 """What a job submitted to a cluster takes with it, the PyFlink way (``flink run`` options).
 
 A cluster's TaskManagers need only a Python with ``apache-flink`` (``-pyexec``): it brings numpy,
-pandas, PyYAML and protobuf, everything the runtime imports. The rest travels with each job:
+pandas, PyYAML and protobuf. The rest travels with each job:
 
 - ``-pyfs flink-ml-udf.zip``: this package, zipped from the running installation (a wheel or a
   checkout alike). Each TaskManager extracts it and puts it first on its workers' ``PYTHONPATH``, so
@@ -12,9 +12,10 @@ pandas, PyYAML and protobuf, everything the runtime imports. The rest travels wi
   only on the client (checked against the version resolved on the client). Entries that follow
   updates (``reload``, ``control``) are not snapshotted: their workers read the path itself. PyFlink
   also runs the job's main in that folder, so ``submit`` passes every path to it absolute.
-- ``-pyreq requirements.txt``: only when the config reads bundles from S3 or GCS: the packages of the
-  ``s3`` / ``gcs`` extra and everything they require, at the versions installed here. Each
-  TaskManager pip-installs them once per job (from its package index).
+- ``-pyreq requirements.txt``: the package's dependencies that ``apache-flink`` does not bring (numba),
+  the ``s3`` / ``gcs`` extra when the config reads bundles from S3 or GCS, and everything they
+  require, at the versions installed here. Each TaskManager pip-installs them once per job (from its
+  package index).
 
 Measured on a standalone cluster whose TaskManager Python has only ``apache-flink``: README,
 "Running on a Flink cluster".
@@ -44,6 +45,8 @@ BUNDLES_ZIP = "flink-ml-udf-bundles.zip"
 BUNDLES_DIR = "flink-ml-udf-bundles"
 MANIFEST = "manifest.json"
 REQUIREMENTS = "requirements.txt"
+#: What the cluster hosts' Python must have; the rest of what the workers import travels with the job.
+FLINK_DISTRIBUTION = "apache-flink"
 _log = logging.getLogger(__name__)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same files give the same archive
 
@@ -82,7 +85,8 @@ def prepare_shipment(
 ) -> Shipment:
     """Write into ``folder`` what a job registering ``config`` needs on a cluster whose Python has only
     ``apache-flink``. ``ship_bundles=False``: the local bundle paths exist on every host (an image, a
-    shared mount); ``ship_requirements=False``: the hosts' Python already has the S3/GCS extras."""
+    shared mount); ``ship_requirements=False``: the hosts' Python already has flink-ml-udf's
+    dependencies (numba) and the S3/GCS extras the config needs."""
     os.makedirs(folder, exist_ok=True)
     package = package_zip(os.path.join(folder, PACKAGE_ZIP))
     entries = bundle_entries(config)
@@ -90,8 +94,8 @@ def prepare_shipment(
     local = [e for e in entries if e.bundle_source == "file" and not e.follows_updates] if ship_bundles else []
     bundles = os.path.join(folder, BUNDLES_ZIP) if local else None
     shipped = tuple(bundles_archive(local, bundles)) if bundles else ()
-    sources = sorted({entry.bundle_source for entry in entries} - {"file"})
-    lines = tuple(extra_requirements(sources)) if ship_requirements and sources else ()
+    extras = sorted({entry.bundle_source for entry in entries} - {"file"})  # each remote source's extra
+    lines = tuple(worker_requirements(extras)) if ship_requirements else ()
     requirements = os.path.join(folder, REQUIREMENTS) if lines else None
     if requirements:
         with open(requirements, "w", encoding="utf-8") as handle:
@@ -161,24 +165,33 @@ def _add(archive: zipfile.ZipFile, path: str, name: str, stored: bool = False) -
             sink.write(block)
 
 
-def extra_requirements(extras: Sequence[str]) -> List[str]:
-    """``name==version`` of every package the ``extras`` of flink-ml-udf need, and of everything those
-    require, as installed here. All of them, also what apache-flink brings (protobuf, requests, ...):
-    PyFlink installs requirements with ``pip install --ignore-installed`` into a folder put first on the
-    workers' path, so an unpinned dependency would come in at its newest version (protobuf 7, which
-    Beam refuses) and shadow the hosts' own; the client's versions are known to work with PyFlink."""
+def worker_requirements(extras: Sequence[str]) -> List[str]:
+    """``name==version``, as installed here, of what the workers need beyond ``apache-flink``: the
+    package's own dependencies that apache-flink does not bring (numba), those of ``extras`` (the
+    config's remote sources), and everything all of these require.
+
+    Everything they require is pinned, also what apache-flink brings too (numpy, protobuf, requests):
+    PyFlink installs requirements with ``pip install --ignore-installed`` into a folder put first on
+    the workers' path, so an unpinned dependency would come in at its newest version (protobuf 7,
+    which Beam refuses) and shadow the hosts' own; the client's versions are known to work with PyFlink.
+    """
     from importlib import metadata
 
     own = metadata.metadata("flink-ml-udf").get_all("Provides-Extra") or []
     unknown = [extra for extra in extras if extra not in own]
     if unknown:
         raise ShippingError(f"flink-ml-udf has no extra {', '.join(unknown)} (extras: {', '.join(own)})")
+    flink = _installed_closure([Requirement(FLINK_DISTRIBUTION)], f"pip install {FLINK_DISTRIBUTION}")
     roots = []
     for text in metadata.requires("flink-ml-udf") or []:
         requirement = Requirement(text)
-        if requirement.marker and any(requirement.marker.evaluate({"extra": extra}) for extra in extras):
+        if requirement.marker is None:  # the package's own: only what apache-flink does not bring
+            if canonicalize_name(requirement.name) not in flink:
+                roots.append(requirement)
+        elif any(requirement.marker.evaluate({"extra": extra}) for extra in extras):
             roots.append(requirement)
-    needed = _installed_closure(roots, f"pip install 'flink-ml-udf[{','.join(extras)}]'")
+    fix = f"pip install 'flink-ml-udf[{','.join(extras)}]'" if extras else "pip install flink-ml-udf"
+    needed = _installed_closure(roots, fix)
     return [f"{name}=={version}" for name, version in sorted(needed.items())]
 
 

@@ -28,10 +28,10 @@ from flink_ml_udf.flink.shipping import (
     BUNDLES_DIR,
     ShippingError,
     bundles_archive,
-    extra_requirements,
     load_worker_model,
     package_zip,
     prepare_shipment,
+    worker_requirements,
 )
 from flink_ml_udf.flink.signature import derive_signature
 from flink_ml_udf.loaders.file import content_hash
@@ -103,7 +103,8 @@ def test_bundle_archive_holds_each_bundle_unchanged(local_config, tmp_path):
 
 def test_worker_loads_the_shipped_copy_under_the_configured_name(local_config, tmp_path):
     shipment = prepare_shipment(local_config, str(tmp_path / "staging"))
-    assert shipment.requirements is None and shipment.requirement_lines == ()
+    # apache-flink brings numpy, pandas, PyYAML and protobuf; numba (and what it requires) comes with the job.
+    assert shipment.requirement_lines == tuple(f"{n}=={installed(n)}" for n in ("llvmlite", "numba", "numpy"))
     work = unpack(shipment.bundles, tmp_path / "work")
     entry = local_config.entry("Predict")
     expected_version = content_hash(entry.bundle_path)
@@ -158,8 +159,9 @@ def test_a_changed_copy_is_an_error_and_an_unlisted_path_is_read_in_place(local_
 def test_no_bundle_archive_when_bundles_are_not_shipped(local_config, tmp_path):
     shipment = prepare_shipment(local_config, str(tmp_path / "staging"), ship_bundles=False)
     assert shipment.bundles is None and shipment.bundle_paths == ()
-    assert shipment.flink_run_options() == ["-pyfs", shipment.package]
-    shipped = prepare_shipment(local_config, str(tmp_path / "staging2"))
+    assert shipment.flink_run_options() == ["-pyfs", shipment.package, "-pyreq", shipment.requirements]
+    shipped = prepare_shipment(local_config, str(tmp_path / "staging2"), ship_requirements=False)
+    assert shipped.requirements is None
     assert shipped.flink_run_options() == ["-pyfs", shipped.package, "-pyarch", f"{shipped.bundles}#{BUNDLES_DIR}"]
 
 
@@ -168,6 +170,7 @@ def installed(name: str) -> str:
 
 
 def test_s3_and_gcs_configs_ship_their_extras_and_everything_they_require_pinned(tmp_path):
+    """Beside numba: the extras of the config's sources, with everything they require."""
     config = tmp_path / "application.yaml"
     config.write_text(
         textwrap.dedent(
@@ -187,12 +190,12 @@ def test_s3_and_gcs_configs_ship_their_extras_and_everything_they_require_pinned
     lines = shipment.requirement_lines
     # PyFlink installs them with --ignore-installed, first on the workers' path: what apache-flink also
     # needs (protobuf, urllib3, ...) comes pinned to the client's versions, never at pip's newest.
-    for name in ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil",
-                 "google-cloud-storage", "google-auth", "google-api-core", "protobuf", "requests"):  # fmt: skip
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "google-cloud-storage",
+                 "google-auth", "google-api-core", "protobuf", "requests", "numba", "llvmlite", "numpy"):  # fmt: skip
         assert f"{name}=={installed(name)}" in lines
     names = [line.split("==")[0] for line in lines]
     assert names == sorted(set(names))
-    assert {"apache-flink", "apache-beam", "numpy", "pandas"}.isdisjoint(names)
+    assert {"apache-flink", "apache-beam", "pandas", "pyarrow"}.isdisjoint(names)
     with open(shipment.requirements) as handle:
         assert handle.read() == "".join(f"{line}\n" for line in lines)
     assert shipment.flink_run_options()[-2:] == ["-pyreq", shipment.requirements]
@@ -204,7 +207,7 @@ def test_s3_and_gcs_configs_ship_their_extras_and_everything_they_require_pinned
 
 def test_unknown_extra_is_an_error():
     with pytest.raises(ShippingError) as info:
-        extra_requirements(["hdfs"])
+        worker_requirements(["hdfs"])
     assert str(info.value).startswith("flink-ml-udf has no extra hdfs (extras: ")
 
 

@@ -1,6 +1,6 @@
-"""Jobs whose Python workers run a Python with apache-flink only (no flink-ml-udf, no boto3), on the
-test cluster: `submit` ships the package, the local bundles and the S3 extra with the job, and the
-job scores with the runtime's own values. The workers' Python is the job's ``-pyexec``
+"""Jobs whose Python workers run a Python with apache-flink only (no flink-ml-udf, no numba, no boto3),
+on the test cluster: `submit` ships the package, the local bundles, numba and the S3 extra with the
+job, and the job scores with the runtime's own values. The workers' Python is the job's ``-pyexec``
 (``--worker-python``), which the TaskManagers start whatever the cluster's own default."""
 
 from __future__ import annotations
@@ -57,10 +57,11 @@ def worker_log_lines(cluster: LocalCluster, text: str) -> list:
 
 def test_taskmanager_python_has_flink_but_not_the_package(bare_python):
     probe = "import pyflink, yaml, numpy, pandas\ntry:\n import flink_ml_udf\nexcept ImportError as e:\n print(e)\n"
+    probe += "try:\n import numba\nexcept ImportError as e:\n print(e)\n"
     probe += "try:\n import boto3\nexcept ImportError as e:\n print(e)\n"
     completed = subprocess.run([bare_python, "-c", probe], capture_output=True, text=True, cwd="/", timeout=120)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == ["No module named 'flink_ml_udf'", "No module named 'boto3'"]
+    assert completed.stdout.splitlines() == [f"No module named '{name}'" for name in ("flink_ml_udf", "numba", "boto3")]
 
 
 def test_job_with_local_bundles_runs_where_only_flink_is_installed(cluster, bare_python, tmp_path):
@@ -89,9 +90,12 @@ def test_job_with_local_bundles_runs_where_only_flink_is_installed(cluster, bare
     assert_scored_like_the_runtime(rows, "example-1.zip", FEATURES, 3)
     assert_scored_like_the_runtime(rows, "example-2", FEATURES[:1], 4)
 
-    # The workers ran the bare Python, read the package from the job's python files and each bundle from
-    # the job's archive.
+    # The workers ran the bare Python, got numba from the job's requirements, read the package from the
+    # job's python files and each bundle from the job's archive.
     assert worker_log_lines(cluster, f"Python interpreter path: {bare_python}\n")
+    from importlib import metadata
+
+    assert worker_log_lines(cluster, f"Collecting numba=={metadata.version('numba')} (from -r ")
     for udf, bundle, copy in (
         ("Predict", "example-1.zip", "0/example-1.zip"),
         ("Predictv2", "example-2", "1/example-2"),
