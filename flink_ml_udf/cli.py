@@ -5,7 +5,8 @@
     flink-ml-udf sql-init --config APP.yaml [--kafka]     (an init script for sql-client.sh -i)
     flink-ml-udf sql -f SCRIPT.sql [-f ...] [--config APP.yaml] [--batch]   (run SQL locally)
     flink-ml-udf submit --config APP.yaml --sql A.sql [--sql ...] [--jobmanager HOST:PORT]
-                        [--parallelism N] [--detached]     (flink run -pym flink_ml_udf.flink.job)
+                        [--parallelism N] [--detached] [--worker-python PATH]
+                        [--no-ship-bundles] [--no-ship-requirements]   (flink run -pym flink_ml_udf.flink.job)
     flink-ml-udf promote --config APP.yaml --udf NAME --bundle URI [--version V] [--variant NAME]
     flink-ml-udf status [--jobmanager HOST:PORT] [--job ID]   (what each UDF serves, from the REST API)
     flink-ml-udf compare --config APP.yaml --udf NAME --frame FRAME.json   (an experiment's models, offline)
@@ -67,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--jobmanager", default="localhost:8081", help="REST address of the cluster")
     submit.add_argument("--parallelism", type=int)
     submit.add_argument("--detached", action="store_true", help="return after submission")
+    submit.add_argument(
+        "--worker-python", help="the Python on the cluster hosts, with apache-flink (default: this Python's path)"
+    )
+    submit.add_argument(
+        "--no-ship-bundles", action="store_true", help="local bundle paths exist on every host (image, shared mount)"
+    )
+    submit.add_argument(
+        "--no-ship-requirements",
+        action="store_true",
+        help="the hosts' Python already has flink-ml-udf's dependencies (numba) and the S3/GCS extras",
+    )
 
     promote = commands.add_parser("promote", help="check a bundle and make it the UDF's model via its control topic")
     promote.add_argument("--config", required=True, help="application.yaml with the UDF registry")
@@ -97,7 +109,16 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
         if args.command == "submit":
             from flink_ml_udf.flink.cluster import submit
 
-            result = submit(args.config, args.sql, args.jobmanager, args.parallelism, args.detached)
+            result = submit(
+                args.config,
+                args.sql,
+                args.jobmanager,
+                args.parallelism,
+                args.detached,
+                worker_python=args.worker_python,
+                ship_bundles=not args.no_ship_bundles,
+                ship_requirements=not args.no_ship_requirements,
+            )
             out.write(f"job {result.job_id}: {result.state or 'submitted (detached)'}\n")
             return 0
         if args.command == "promote":

@@ -73,7 +73,10 @@ def cluster(tmp_path_factory):
     from flink_ml_udf.flink.cluster import LocalCluster, free_ports
 
     rest, rpc = free_ports(2)
-    with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2) as running:
+    # Every job loads its classes (Kafka connector, Beam) into the TaskManager's metaspace again; the session's
+    # few dozen jobs ran past Flink's default 256m, and the TaskManager died of "OutOfMemoryError: Metaspace".
+    settings = {"taskmanager.memory.jvm-metaspace.size": "512m"}
+    with LocalCluster(str(tmp_path_factory.mktemp("cluster")), rest, rpc, slots=2, settings=settings) as running:
         yield running
 
 

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -59,22 +60,34 @@ def submit(
     python: str = sys.executable,
     env: Optional[dict] = None,
     timeout: float = 600.0,
+    worker_python: Optional[str] = None,
+    ship_bundles: bool = True,
+    ship_requirements: bool = True,
 ) -> Submission:
     """Run the job module (:mod:`flink_ml_udf.flink.job`) on the cluster at ``jobmanager`` (``host:port``
-    of its REST API)."""
-    command = [os.path.join(PYFLINK_HOME, "bin", "flink"), "run", "-m", jobmanager]
-    if parallelism:
-        command += ["-p", str(parallelism)]
-    if detached:
-        command.append("-d")
-    command += ["-pyexec", python, "-pyclientexec", python, "-pym", JOB_MODULE, "--config", os.path.abspath(config)]
-    for path in sql_files:
-        command += ["--sql", os.path.abspath(path)]
-    if detached:
-        command.append("--no-wait")  # the job script must not wait for an unbounded job to end
-    run_env = dict(env if env is not None else os.environ)
-    run_env["PATH"] = os.path.dirname(python) + os.pathsep + run_env.get("PATH", "")
-    completed = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout)
+    of its REST API), shipping this package, the config's local bundles and the S3/GCS extras with it
+    (:mod:`flink_ml_udf.flink.shipping`), so the TaskManagers need only ``apache-flink`` in
+    ``worker_python`` (default: ``python``, the client's interpreter, which runs the job's main)."""
+    from flink_ml_udf.config import load_config
+    from flink_ml_udf.flink.shipping import prepare_shipment
+
+    app_config = load_config(config, env)  # as the job will read it: with the job's environment
+    with tempfile.TemporaryDirectory(prefix="flink-ml-udf-submit-") as staging:
+        shipment = prepare_shipment(app_config, staging, ship_bundles, ship_requirements)
+        command = [os.path.join(PYFLINK_HOME, "bin", "flink"), "run", "-m", jobmanager]
+        if parallelism:
+            command += ["-p", str(parallelism)]
+        if detached:
+            command.append("-d")
+        command += ["-pyexec", worker_python or python, "-pyclientexec", python, *shipment.flink_run_options()]
+        command += ["-pym", JOB_MODULE, "--config", os.path.abspath(config)]
+        for path in sql_files:
+            command += ["--sql", os.path.abspath(path)]
+        if detached:
+            command.append("--no-wait")  # the job script must not wait for an unbounded job to end
+        run_env = dict(env if env is not None else os.environ)
+        run_env["PATH"] = os.path.dirname(python) + os.pathsep + run_env.get("PATH", "")
+        completed = subprocess.run(command, capture_output=True, text=True, env=run_env, timeout=timeout)
     output = completed.stdout + completed.stderr
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if completed.returncode != 0 or match is None:

@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence
 
+from flink_ml_udf.dependency_warnings import ignoring_import_notices
 from flink_ml_udf.errors import FlinkMlUdfError
 
 
@@ -29,7 +30,8 @@ def create_table_environment(batch: bool = False):
     from flink_ml_udf.flink.registry import configure_python_workers
 
     settings = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
-    t_env = TableEnvironment.create(settings)
+    with ignoring_import_notices():  # Beam's import of google-cloud-storage, when the gcs extra is installed
+        t_env = TableEnvironment.create(settings)
     configure_python_workers(t_env)
     return t_env
 

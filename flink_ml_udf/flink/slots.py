@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Set, Tuple
 
-from flink_ml_udf.bundles import LoadedModel, load_entry_model
+from flink_ml_udf.bundles import LoadedModel
 from flink_ml_udf.config import UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.flink.load_process import load_in_child
 from flink_ml_udf.flink.scoring import BatchScorer
+from flink_ml_udf.flink.shipping import load_worker_model
 from flink_ml_udf.flink.signature import Signature, compatible_signature
 
 log = logging.getLogger("flink_ml_udf.reload")
@@ -99,7 +100,7 @@ class ModelSlot:
     def load(self, uri: Optional[str] = None, version: Optional[str] = None) -> Served:
         """Load the first model (in ``open()``): any error is raised, the worker cannot score without one."""
         with self._lock:
-            served = self._build(load_entry_model(self.entry, uri, version))
+            served = self._build(load_worker_model(self.entry, uri, version))  # a shipped copy, if any
             self._current = served
             return served
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from flink_ml_udf.config import SourceSettings
+from flink_ml_udf.dependency_warnings import ignoring_import_notices
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.cache import HashingWriter
 from flink_ml_udf.loaders.remote import PREFIX_VERSION, Location, RemoteLoader, RemoteObject, with_retries
@@ -23,13 +24,14 @@ _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 def _import_gcs():
     try:
-        import google.api_core.exceptions
-        import google.auth
-        import google.auth.credentials
-        import google.auth.exceptions
-        import google.auth.transport.requests
-        import google.cloud.storage
-        import requests.exceptions  # noqa: F401 - a dependency of google-cloud-storage, used in failure()
+        with ignoring_import_notices():  # google-auth's and api-core's notices about future versions
+            import google.api_core.exceptions
+            import google.auth
+            import google.auth.credentials
+            import google.auth.exceptions
+            import google.auth.transport.requests
+            import google.cloud.storage
+            import requests.exceptions  # noqa: F401 - a dependency of google-cloud-storage, used in failure()
     except ImportError:
         raise LoaderError(
             "the gcs bundle source needs google-cloud-storage, which is not installed: pip install 'flink-ml-udf[gcs]'"

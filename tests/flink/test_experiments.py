@@ -123,14 +123,14 @@ def shadow_job_sql(tmp_path, bootstrap: str, topic: str) -> str:
     return str(path)
 
 
-def run_shadow_job(cluster, kafka_bootstrap, monkeypatch, tmp_path, config: str, n: int):
+def run_shadow_job(cluster, kafka_bootstrap, monkeypatch, tmp_path, config: str, n: int, ship_bundles: bool = True):
     """The experiment on the cluster, fed ``n`` feature events; returns (job id, scored rows, events)."""
     from flink_ml_udf.testing.local_kafka import create_topics
 
     features, scored = topics_for(monkeypatch, kafka_bootstrap)
     create_topics(kafka_bootstrap, [scored])
     job = submit(config, [FEATURES_SQL, shadow_job_sql(tmp_path, kafka_bootstrap, scored)], cluster.address,
-                 detached=True, env=subprocess_env())  # fmt: skip
+                 detached=True, env=subprocess_env(), ship_bundles=ship_bundles)  # fmt: skip
     events = produce_features(kafka_bootstrap, features, range(n))
     rows = [r for r, _ in consume(kafka_bootstrap, scored, expected=n, timeout=120)]
     assert len(rows) == n
@@ -202,7 +202,8 @@ def test_a_shadow_that_cannot_load_leaves_the_job_running_and_counted(
     publish(model_versions.v2, shadow_file)
     config = write_config(tmp_path, split_entry(model_versions, "[prediction, model_variant, shadow_prediction]",
                                                 f"{{name: candidate, bundle_path: {shadow_file}}}"))  # fmt: skip
-    job, rows, _ = run_shadow_job(cluster, kafka_bootstrap, monkeypatch, tmp_path, config, 200)
+    # The workers read the path itself, as on a shared mount (a shipped copy would stay loadable).
+    job, rows, _ = run_shadow_job(cluster, kafka_bootstrap, monkeypatch, tmp_path, config, 200, ship_bundles=False)
     try:
         assert all(row["shadow_prediction"] is not None for row in rows)
         publish(model_versions.v1, shadow_file)

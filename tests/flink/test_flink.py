@@ -225,6 +225,8 @@ def test_predict_job_prints_every_row():
     assert all(len(v) == 2 and all(np.isfinite(v)) for v in values)
     assert "registered Predict(feature1 DOUBLE, feature2 DOUBLE, feature3 DOUBLE) -> DOUBLE" in completed.stderr
     assert completed.stdout.rstrip().endswith("7 rows in set")
+    # No dependency notices (google-auth's FutureWarnings, imported by Beam when the gcs extra is installed).
+    assert [line for line in completed.stderr.splitlines() if "Warning" in line] == []
 
 
 def test_bad_sql_names_file_and_line(t_env, tmp_path):

@@ -69,12 +69,13 @@ def write_config(folder, entry: str, sources: str = "") -> str:
 class RunningJob:
     """A detached job on the test cluster writing scored rows to a fresh topic."""
 
-    def __init__(self, cluster, bootstrap: str, tmp_path, config: str, **sql) -> None:
+    def __init__(self, cluster, bootstrap: str, tmp_path, config: str, ship_bundles: bool = True, **sql) -> None:
         self.cluster, self.bootstrap = cluster, bootstrap
         self.topic = f"scored-{uuid.uuid4().hex[:8]}"
         create_topics(bootstrap, [self.topic])
         files = [job_sql(tmp_path, bootstrap, self.topic, **sql)]
-        self.job_id = submit(config, files, cluster.address, detached=True, env=subprocess_env()).job_id
+        env = subprocess_env()
+        self.job_id = submit(config, files, cluster.address, detached=True, env=env, ship_bundles=ship_bundles).job_id
 
     def rows(self) -> List[dict]:
         return [record for record, _ in consume(self.bootstrap, self.topic, expected=10**9, timeout=1.0)]
@@ -228,7 +229,9 @@ def test_pinned_file_changed_after_submission_fails_clearly_on_restart(
           bundle_path: {store}
           outputs: [prediction, model_version]
     """)  # fmt: skip
-    job = RunningJob(cluster, kafka_bootstrap, tmp_path, config, attempts=1)
+    # The workers read the path itself, as on a shared mount (submit ships a snapshot of local bundles
+    # otherwise, which a restarted worker reads: tests/flink/test_shipping_cluster.py).
+    job = RunningJob(cluster, kafka_bootstrap, tmp_path, config, ship_bundles=False, attempts=1)
     try:
         job.wait_for(lambda rows: versions(rows).get(v1, 0) >= 50, "50 rows scored by v1")
         v2 = publish(model_versions.v2, store)

@@ -184,3 +184,25 @@ def test_missing_extra_names_the_pip_install(gcs_world, cache_dir, monkeypatch):
         )
     finally:
         loader_for("gcs")._clients.clear()
+
+
+def test_cli_prints_no_dependency_notices(gcs_world, tmp_path):
+    """google-auth and google-api-core warn about future versions when imported (the first run shows
+    it); `flink-ml-udf` imports them without passing those notices on to the user."""
+    import subprocess
+
+    raw = subprocess.run([sys.executable, "-c", "import google.cloud.storage"], capture_output=True, text=True)
+    assert "FutureWarning" in raw.stderr, "the dependencies no longer warn: this test checks nothing now"
+
+    config = tmp_path / "application.yaml"
+    config.write_text(
+        "mleap:\n"
+        f"  gcs: {{endpoint_url: '{gcs_world.server.url}', anonymous: true, cache_dir: '{tmp_path / 'cache'}'}}\n"
+        "  udf_registry:\n    - {udf_name: Churn, bundle_path: 'gs://models/fraud.zip'}\n"
+    )
+    cli = os.path.join(os.path.dirname(sys.executable), "flink-ml-udf")
+    command = [cli, "inspect", "gs://models/models/example-1.zip", "--config", str(config)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "random_forest_regression" in completed.stdout
+    assert completed.stderr == ""
