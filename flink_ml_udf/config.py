@@ -6,6 +6,8 @@
           bundle_path: ../models/example-1.zip   # relative to this file's folder
           bundle_source: file                    # file | gcs | s3; inferred from gs:// or s3://
           inputs: [feature1, feature2, feature3] # optional: bundle input column per SQL argument
+          inputs_mode: scalars                   # optional: scalars | array, for a bundle whose only input is a
+                                                 #   tensor of known size N (default scalars: N DOUBLE arguments)
           outputs: [prediction]                  # optional: one column -> scalar, several -> ROW
           result_type: DOUBLE                    # optional: SQL type of a scalar result
           on_error: fail                         # fail | null
@@ -47,6 +49,9 @@ from flink_ml_udf.interpolate import MissingVariable, interpolate
 
 SOURCES = ("file", "gcs", "s3")
 ON_ERROR = ("fail", "null")
+#: How SQL arguments feed a bundle whose only input is a tensor of known size N: ``scalars`` (N DOUBLE
+#: arguments packed in order, the default) or ``array`` (one ARRAY<DOUBLE> argument).
+INPUTS_MODES = ("scalars", "array")
 SCHEME_SOURCES = {"gs": "gcs", "s3": "s3", "file": "file"}
 SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENTRY_KEYS = (
@@ -61,6 +66,7 @@ ENTRY_KEYS = (
     "max_bundle_bytes",
     "reload",
     "control",
+    "inputs_mode",
 )
 #: Keys of an A/B experiment entry (``variants`` replaces ``bundle_path``; ``shadow`` may join either).
 EXPERIMENT_KEYS = ("split_key", "split_key_type", "variants", "shadow")
@@ -155,6 +161,7 @@ class UdfEntry:
     variants: Tuple["Variant", ...] = ()
     shadow: Optional["Variant"] = None
     variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
+    inputs_mode: Optional[str] = None  # scalars | array; None: scalars where the bundle allows it (signature.py)
 
     @property
     def label(self) -> str:
@@ -503,6 +510,9 @@ def _parse_entry(
         else:
             problems.append(f"{where} → key '{key}': expected a non-empty list of column names, found {value!r}")
 
+    inputs_mode = values.get("inputs_mode")
+    if inputs_mode is not None and inputs_mode not in INPUTS_MODES:
+        problems.append(f"{where} → key 'inputs_mode': {inputs_mode!r} is not one of {', '.join(INPUTS_MODES)}")
     on_error = values.get("on_error", "fail")
     if on_error not in ON_ERROR:
         problems.append(f"{where} → key 'on_error': {on_error!r} is not one of {', '.join(ON_ERROR)}")
@@ -537,6 +547,7 @@ def _parse_entry(
             bundle_path=bundle_path,
             bundle_source=source,
             inputs=columns["inputs"],
+            inputs_mode=inputs_mode,
             outputs=columns["outputs"],
             result_type=result_type,
             on_error=on_error,

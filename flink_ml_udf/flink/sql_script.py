@@ -16,6 +16,7 @@ from typing import Iterable, List, Mapping, Optional
 from pyflink.table import TableEnvironment, TableResult
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.interpolate import MissingVariable, interpolate
 
 _SET = re.compile(r"^SET\s+'((?:[^']|'')+)'\s*=\s*'((?:[^']|'')*)'$", re.IGNORECASE | re.DOTALL)
@@ -99,10 +100,15 @@ def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) ->
 
 
 def run_statements(
-    t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True, wait: bool = True
+    t_env: TableEnvironment,
+    statements: Iterable[Statement],
+    print_results: bool = True,
+    wait: bool = True,
+    signatures: Optional[Mapping[str, Signature]] = None,
 ) -> List[TableResult]:
     """Execute statements in order; INSERTs are collected and run as one job at the end, waited
-    for unless ``wait`` is false (an unbounded streaming job: the caller stops it)."""
+    for unless ``wait`` is false (an unbounded streaming job: the caller stops it). ``signatures``
+    (the registered UDFs) explain a call with the wrong arguments: which ones the UDF takes."""
     results: List[TableResult] = []
     inserts = t_env.create_statement_set()
     pending: List[Statement] = []
@@ -123,7 +129,8 @@ def run_statements(
         except FlinkMlUdfError:
             raise
         except Exception as exc:  # Py4J errors carry the Flink message: keep it, add the place
-            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {_flink_message(exc)}") from exc
+            message = _explain_call(_flink_message(exc), signatures or {})
+            raise SqlScriptError(f"{statement.where}: {statement.keyword} failed: {message}") from exc
     if pending:
         try:
             result = inserts.execute()
@@ -154,3 +161,16 @@ def _flink_message(exc: Exception) -> str:
 
 
 _PYTHON_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception): ")
+_NO_MATCH = re.compile(r"No match found for function signature (\w+)\(([^)]*)\)")
+
+
+def _explain_call(message: str, signatures: Mapping[str, Signature]) -> str:
+    """The planner's "No match found for function signature Predictv2(<NUMERIC>, <NUMERIC>)", plus what
+    the registered UDF takes (e.g. the tensor its scalar arguments are packed into, and its size)."""
+    match = _NO_MATCH.search(message)
+    found = {name.lower(): (name, s) for name, s in signatures.items()}.get(match.group(1).lower()) if match else None
+    if found is None:
+        return message
+    name, signature = found
+    count = len([argument for argument in match.group(2).split(",") if argument.strip()])
+    return f"{message} | UDF '{name}' {signature.explain_arguments()}; the call passes {count}"
