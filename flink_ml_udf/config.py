@@ -85,6 +85,8 @@ DEFAULT_MAX_BUNDLE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
+#: Config files read as HOCON (flink-mleap's application.conf) rather than YAML.
+HOCON_SUFFIXES = (".conf", ".hocon")
 MLEAP_KEYS = ("udf_registry", "gcs", "s3")
 _COMMON_SOURCE_KEYS = (
     "endpoint_url",
@@ -217,7 +219,12 @@ def source_for_uri(uri: str) -> Optional[str]:
 
 
 def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
-    """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem."""
+    """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem.
+    A ``.conf`` file is flink-mleap's HOCON format (:mod:`flink_ml_udf.config_hocon`)."""
+    if path.endswith(HOCON_SUFFIXES):
+        from flink_ml_udf.config_hocon import load_hocon_config
+
+        return load_hocon_config(path, environ)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()

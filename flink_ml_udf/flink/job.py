@@ -76,7 +76,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         prog="python -m flink_ml_udf.flink.job",
         description="Score features with the UDFs of a config, running the given SQL files in order.",
     )
-    parser.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    parser.add_argument(
+        "--config", required=True, help="application.yaml with the UDF registry (or flink-mleap's application.conf)"
+    )
     parser.add_argument("--sql", action="append", required=True, help="SQL file to run (repeatable, in order)")
     parser.add_argument("--batch", action="store_true", help="run in batch mode instead of streaming")
     parser.add_argument(
