@@ -39,6 +39,7 @@ from flink_ml_udf.errors import ConfigError
 
 #: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in.
 BUCKET_SOURCES = {"gcs": "gs", "s3": "s3"}
+_REMOTE_INCLUDE = re.compile(r"^\s*include\s+(required\s*\(\s*)?url\s*\(", re.MULTILINE)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 
 
@@ -113,10 +114,17 @@ def _parse(path: str):
             f"{path}: reading a HOCON config (flink-mleap's application.conf) needs pyhocon, which is not installed: "
             "pip install 'flink-ml-udf[hocon]'"
         ) from None
-    if not os.path.isfile(path):
-        raise ConfigError(f"{path}: cannot read config file: no such file")
     try:
-        return ConfigFactory.parse_file(path, resolve=True).as_plain_ordered_dict()
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    remote = _REMOTE_INCLUDE.search(text)
+    if remote is not None:  # pyhocon would fetch it without a timeout, at every load, on every worker
+        line = text.count("\n", 0, remote.start()) + 1
+        raise ConfigError(f"{path}:{line}: include url(...) is not supported; include a local file instead")
+    try:
+        return ConfigFactory.parse_string(text, os.path.dirname(path), resolve=True).as_plain_ordered_dict()
     except ConfigException as exc:
         raise ConfigError(f"{path}: not valid HOCON: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - pyparsing's syntax errors, with line and column

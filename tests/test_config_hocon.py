@@ -188,7 +188,15 @@ def test_not_hocon(tmp_path):
 
 def test_missing_file(tmp_path):
     path = str(tmp_path / "nowhere" / "application.conf")
-    assert error_of(path) == f"{path}: cannot read config file: no such file"
+    assert error_of(path) == f"{path}: cannot read config file: No such file or directory"
+
+
+def test_includes_of_local_files_work_remote_ones_are_refused(tmp_path):
+    write(tmp_path, 'udfRegistry = [ { udfName = "P", bundlePath = "/p" } ]', name="registry.conf")
+    path = write(tmp_path, 'mleap { include "registry.conf" }')
+    assert [e.udf_name for e in load_config(path).udfs] == ["P"]
+    path = write(tmp_path, 'mleap {\n  include url("http://127.0.0.1:9/registry.conf")\n}')
+    assert error_of(path) == f"{path}:2: include url(...) is not supported; include a local file instead"
 
 
 def test_without_pyhocon_the_error_names_the_extra(tmp_path, monkeypatch):
