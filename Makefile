@@ -48,6 +48,7 @@ bench: install-dev jars
 	$(PY) bench/flink_bench.py
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/kafka_bench.py
+	$(PY) bench/datastream_bench.py
 	$(PY) bench/reload_bench.py
 
 clean:
