@@ -53,6 +53,7 @@ bench: install-dev jars
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/rpc_bench.py
 	$(PY) bench/kafka_bench.py
+	$(PY) bench/datastream_bench.py
 	$(PY) bench/reload_bench.py
 
 clean:

@@ -6,6 +6,8 @@
           bundle_path: ../models/example-1.zip   # relative to this file's folder
           bundle_source: file                    # file | gcs | s3; inferred from gs:// or s3://
           inputs: [feature1, feature2, feature3] # optional: bundle input column per SQL argument
+          inputs_mode: scalars                   # optional: scalars | array, for a bundle whose only input is a
+                                                 #   tensor of known size N (default scalars: N DOUBLE arguments)
           outputs: [prediction]                  # optional: one column -> scalar, several -> ROW
           result_type: DOUBLE                    # optional: SQL type of a scalar result
           on_error: fail                         # fail | null
@@ -47,6 +49,9 @@ from flink_ml_udf.yaml_loader import YamlProblem, load_yaml
 
 SOURCES = ("file", "gcs", "s3")
 ON_ERROR = ("fail", "null")
+#: How SQL arguments feed a bundle whose only input is a tensor of known size N: ``scalars`` (N DOUBLE
+#: arguments packed in order, the default) or ``array`` (one ARRAY<DOUBLE> argument).
+INPUTS_MODES = ("scalars", "array")
 SCHEME_SOURCES = {"gs": "gcs", "s3": "s3", "file": "file"}
 SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENTRY_KEYS = (
@@ -62,6 +67,7 @@ ENTRY_KEYS = (
     "max_batch_bytes",
     "reload",
     "control",
+    "inputs_mode",
 )
 #: Keys of an A/B experiment entry (``variants`` replaces ``bundle_path``; ``shadow`` may join either).
 EXPERIMENT_KEYS = ("split_key", "split_key_type", "variants", "shadow")
@@ -85,6 +91,8 @@ MAX_TIMEOUT_SECONDS = 86400.0
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
+#: Config files read as HOCON (flink-mleap's application.conf) rather than YAML.
+HOCON_SUFFIXES = (".conf", ".hocon")
 MLEAP_KEYS = ("udf_registry", "gcs", "s3")
 _COMMON_SOURCE_KEYS = (
     "endpoint_url",
@@ -162,6 +170,7 @@ class UdfEntry:
     variants: Tuple["Variant", ...] = ()
     shadow: Optional["Variant"] = None
     variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
+    inputs_mode: Optional[str] = None  # scalars | array; None: scalars where the bundle allows it (signature.py)
 
     @property
     def label(self) -> str:
@@ -220,7 +229,13 @@ def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppCo
     """Read, interpolate and validate a config file; raises one :class:`ConfigError` listing every problem.
 
     Only a regular file of at most :data:`MAX_CONFIG_BYTES` is read (a fifo or ``/dev/zero`` is
-    refused, not waited on); see :mod:`flink_ml_udf.yaml_loader` for what YAML is refused."""
+    refused, not waited on); see :mod:`flink_ml_udf.yaml_loader` for what YAML is refused.
+    A ``.conf`` file is flink-mleap's HOCON format (:mod:`flink_ml_udf.config_hocon`)."""
+
+    if path.endswith(HOCON_SUFFIXES):
+        from flink_ml_udf.config_hocon import load_hocon_config
+
+        return load_hocon_config(path, environ)
     try:
         text = decode_text(read_regular_file(path, MAX_CONFIG_BYTES))
     except UnreadableFile as exc:
@@ -530,6 +545,9 @@ def _parse_entry(
         else:
             problems.append(f"{where} → key '{key}': expected a non-empty list of column names, found {brief(value)}")
 
+    inputs_mode = values.get("inputs_mode")
+    if inputs_mode is not None and inputs_mode not in INPUTS_MODES:
+        problems.append(f"{where} → key 'inputs_mode': {brief(inputs_mode)} is not one of {', '.join(INPUTS_MODES)}")
     on_error = values.get("on_error", "fail")
     if on_error is None:
         problems.append(
@@ -570,6 +588,7 @@ def _parse_entry(
             bundle_path=bundle_path,
             bundle_source=source,
             inputs=columns["inputs"],
+            inputs_mode=inputs_mode,
             outputs=columns["outputs"],
             result_type=result_type,
             on_error=on_error,

@@ -58,16 +58,18 @@ def run_sql_job(
 
     t_env = create_table_environment(batch)
     variables: Dict[str, str] = {}
+    signatures = {}
     if config_path and register:
-        for item in register_from_config(config_path, t_env).values():
+        for name, item in register_from_config(config_path, t_env).items():
             if log is not None:
                 print(f"registered {item.describe()}", file=log)
             variables.update(item.sql_variables)
+            signatures[name] = item.signature
     elif config_path:
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)
     statements = [statement for path in sql_paths for statement in read_statements(path, variables)]
     add_connectors_for(t_env, [statement.text for statement in statements])
-    run_statements(t_env, statements, wait=wait)
+    run_statements(t_env, statements, wait=wait, signatures=signatures)
     return t_env
 
 
@@ -76,7 +78,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         prog="python -m flink_ml_udf.flink.job",
         description="Score features with the UDFs of a config, running the given SQL files in order.",
     )
-    parser.add_argument("--config", required=True, help="application.yaml with the UDF registry")
+    parser.add_argument(
+        "--config", required=True, help="application.yaml with the UDF registry (or flink-mleap's application.conf)"
+    )
     parser.add_argument("--sql", action="append", required=True, help="SQL file to run (repeatable, in order)")
     parser.add_argument("--batch", action="store_true", help="run in batch mode instead of streaming")
     parser.add_argument(

@@ -65,9 +65,13 @@ class BatchScorer:
         n_rows = len(arguments[0]) if arguments else 0
         frame = Frame(n_rows, self.on_invalid)
         try:
-            for column, series in zip(self.signature.arguments, arguments):
-                values, nulls = _to_column(series, column)
-                frame.add(column.name, values, column.dtype, nulls)
+            if self.signature.packed is not None:
+                values, nulls = pack_scalars(arguments)
+                frame.add(self.signature.packed.name, values, self.signature.packed.dtype, nulls)
+            else:
+                for column, series in zip(self.signature.arguments, arguments):
+                    values, nulls = _to_column(series, column)
+                    frame.add(column.name, values, column.dtype, nulls)
             self.model.transform(frame, keep=self._keep)
         except FlinkMlUdfError as exc:
             raise exc.within(self.label) from exc
@@ -87,6 +91,18 @@ class BatchScorer:
         if not self.signature.is_row:
             return columns[0]
         return pd.concat(columns, axis=1, keys=[c.name for c in self.signature.results])
+
+
+def pack_scalars(arguments: Sequence[pd.Series]) -> Tuple[np.ndarray, np.ndarray]:
+    """``inputs_mode: scalars``: N DOUBLE arguments → one ``(rows, N)`` tensor column, in argument order.
+    A row with a NULL argument is a NULL tensor (a dense tensor has no NULL elements), which the op
+    then treats as it treats a NULL ARRAY: fails the row or nulls it, never scores a made-up value."""
+    values = np.empty((len(arguments[0]), len(arguments)), dtype=np.float64)
+    nulls = np.zeros(len(arguments[0]), dtype=bool)
+    for i, series in enumerate(arguments):
+        values[:, i] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        nulls |= series.isna().to_numpy()
+    return values, nulls
 
 
 def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarray]:

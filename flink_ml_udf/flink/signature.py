@@ -14,7 +14,7 @@ from flink_ml_udf.config import UdfEntry, Variant
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.mleap import Model
 from flink_ml_udf.mleap.ops import Column
-from flink_ml_udf.mleap.types import STRING, DataType
+from flink_ml_udf.mleap.types import DOUBLE, NUMERIC_BASES, STRING, DataType
 
 #: SQL type names a ``result_type`` override may use, for a single-column result.
 RESULT_TYPES = ("DOUBLE", "FLOAT", "INT", "BIGINT", "STRING", "BOOLEAN")
@@ -54,6 +54,8 @@ class Signature:
     result_type_override: Optional[str] = None
     pseudo: FrozenSet[str] = frozenset()  # names among ``results`` the bundle does not compute
     split_key: Optional[str] = None  # an experiment's routing argument: ``arguments[0]``, never a bundle input
+    # ``inputs_mode: scalars``: the bundle's only input, a tensor whose elements are the (bundle) arguments in order
+    packed: Optional[Column] = None
 
     @property
     def bundle_arguments(self) -> Tuple[Column, ...]:
@@ -91,6 +93,22 @@ class Signature:
             [c.name for c in self.results],
             self.result_types,
         )
+
+    def explain_arguments(self) -> str:
+        """What the SQL arguments are, for errors about a call with the wrong number of them."""
+        typed = [f"{c.name} {t}" for c, t in zip(self.arguments, self.argument_types)]
+        parts = []
+        if self.split_key is not None:
+            parts.append(f"the split key {typed.pop(0)}")
+        if self.packed is not None:
+            size = len(typed)
+            parts.append(
+                f"{_plural(size, 'DOUBLE value')} packed in order into the bundle's tensor input "
+                f"{self.packed.name!r} of size {size}"
+            )
+        else:
+            parts += typed
+        return f"takes {_plural(len(self.arguments), 'argument')}: " + ", ".join(parts)
 
     def describe(self, name: str) -> str:
         """``Predict(feature1 DOUBLE, ...) -> DOUBLE``: the SQL-facing shape of the function."""
@@ -139,6 +157,10 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
         if len(pseudo) == len(results):
             raise ConfigError(f"{where} → key 'outputs': name at least one bundle output besides {', '.join(pseudo)}")
 
+    packed = _packed_tensor(entry, arguments, where)
+    if packed is not None:
+        arguments = tuple(Column(f"{packed.name}[{i}]", DOUBLE) for i in range(packed.dtype.size))
+
     override = None
     if entry.result_type is not None:
         override = entry.result_type.strip().upper()
@@ -148,7 +170,28 @@ def derive_signature(entry: UdfEntry, model: Model) -> Signature:
             raise ConfigError(
                 f"{where} → key 'result_type': {entry.result_type!r} is not one of {', '.join(RESULT_TYPES)}"
             )
-    return Signature(arguments, results, override, pseudo)
+    return Signature(arguments, results, override, pseudo, packed=packed)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _packed_tensor(entry: UdfEntry, arguments: Tuple[Column, ...], where: str) -> Optional[Column]:
+    """The tensor input that SQL's scalar arguments fill (``inputs_mode: scalars``, the default for
+    a bundle whose only input is a numeric tensor of known size), or None for one argument per input."""
+    if entry.inputs_mode == "array":
+        return None
+    only = arguments[0] if len(arguments) == 1 else None
+    if only is not None and only.dtype.shape == "tensor" and only.dtype.base in NUMERIC_BASES and only.dtype.size:
+        return only
+    if entry.inputs_mode == "scalars":
+        found = ", ".join(f"{c.name} {c.dtype}" for c in arguments)
+        raise ConfigError(
+            f"{where} → key 'inputs_mode': 'scalars' packs the SQL arguments into the bundle's only input, which must "
+            f"be a numeric tensor of known size; the bundle's inputs are {found}"
+        )
+    return None
 
 
 #: The experiment's pseudo-output naming the variant that scored the row.
@@ -202,7 +245,9 @@ def experiment_signature(
                 f"{entry.label} → key 'split_key': {entry.split_key!r} is also a bundle input; name it apart"
             )
         arguments = (Column(entry.split_key, key_type),) + tuple(arguments)
-    return Signature(arguments, tuple(results), first.result_type_override, frozenset(pseudo), entry.split_key)
+    return Signature(
+        arguments, tuple(results), first.result_type_override, frozenset(pseudo), entry.split_key, first.packed
+    )
 
 
 def compatible_signature(entry: UdfEntry, model: Model, registered: Signature, where: str) -> Signature:

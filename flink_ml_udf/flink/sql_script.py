@@ -17,6 +17,7 @@ from typing import Iterable, List, Mapping, Optional, Tuple
 from pyflink.table import TableEnvironment, TableResult
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.interpolate import InterpolationError, interpolate, referenced_names
 from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
 
@@ -117,10 +118,15 @@ def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) ->
 
 
 def run_statements(
-    t_env: TableEnvironment, statements: Iterable[Statement], print_results: bool = True, wait: bool = True
+    t_env: TableEnvironment,
+    statements: Iterable[Statement],
+    print_results: bool = True,
+    wait: bool = True,
+    signatures: Optional[Mapping[str, Signature]] = None,
 ) -> List[TableResult]:
     """Execute statements in order; INSERTs are collected and run as one job at the end, waited
-    for unless ``wait`` is false (an unbounded streaming job: the caller stops it)."""
+    for unless ``wait`` is false (an unbounded streaming job: the caller stops it). ``signatures``
+    (the registered UDFs) explain a call with the wrong arguments: which ones the UDF takes."""
     results: List[TableResult] = []
     inserts = t_env.create_statement_set()
     pending: List[Statement] = []
@@ -142,7 +148,7 @@ def run_statements(
             raise
         except Exception as exc:  # Py4J errors carry the Flink message: keep it, add the place
             text = str(exc)
-            cause = statement.scrub(java_root_cause(text))
+            cause = statement.scrub(_explain_call(java_root_cause(text), signatures or {}))
             error = SqlScriptError(f"{statement.where}: {statement.keyword} failed: {cause}")
             raise error from (exc if statement.scrub(text) == text else None)  # never chain a hidden value
     if pending:
@@ -187,3 +193,16 @@ def java_root_cause(trace: str) -> str:
 _JAVA_EXCEPTION = re.compile(r"^[a-z][\w$]*(\.[\w$]+)+(Exception|Error|Throwable)\b")
 _OUR_ERROR = re.compile(r"flink_ml_udf\.[\w.]*(Error|Fault): .*$")
 _PYTHON_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception): ")
+_NO_MATCH = re.compile(r"No match found for function signature (\w+)\(([^)]*)\)")
+
+
+def _explain_call(message: str, signatures: Mapping[str, Signature]) -> str:
+    """The planner's "No match found for function signature Predictv2(<NUMERIC>, <NUMERIC>)", plus what
+    the registered UDF takes (e.g. the tensor its scalar arguments are packed into, and its size)."""
+    match = _NO_MATCH.search(message)
+    found = {name.lower(): (name, s) for name, s in signatures.items()}.get(match.group(1).lower()) if match else None
+    if found is None:
+        return message
+    name, signature = found
+    count = len([argument for argument in match.group(2).split(",") if argument.strip()])
+    return f"{message} | UDF '{name}' {signature.explain_arguments()}; the call passes {count}"

@@ -237,7 +237,7 @@ def test_array_argument_for_a_vector_input(tmp_path):
         inputs=[("features", "features")],
         outputs=[("prediction", "y")],
     )
-    entry = UdfEntry("Vec", bw.write_bundle(tmp_path / "vec", node), on_error="null")
+    entry = UdfEntry("Vec", bw.write_bundle(tmp_path / "vec", node), on_error="null", inputs_mode="array")
     scorer = scorer_for(entry)
     assert scorer.signature.describe("Vec") == "Vec(features ARRAY<DOUBLE>) -> DOUBLE"
     arrays = pd.Series([np.array([3.0, 1.0]), None, np.array([0.0, 2.0])], dtype=object)
