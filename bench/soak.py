@@ -1,7 +1,7 @@
 """Soak: the Kafka exactly-once job on a standalone cluster for ten minutes at the highest rate it
 sustains, TaskManager and Python worker memory (RSS) sampled from start to end.
 
-    python bench/soak.py [--minutes 10] [--rate N] [--probe-seconds 60] [--headroom 0.8] [--record bench/RESULTS.md]
+    python bench/soak.py [--minutes 10] [--rate N] [--probe-seconds 60] [--headroom 0.7] [--record bench/RESULTS.md]
 
 First a probe (unless ``--rate`` is given): events offered faster than the job can score them for
 ``--probe-seconds``, its committed output rate over the second half taken as its capacity. Then a
@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -42,6 +42,7 @@ class Sample:
     committed: int
     taskmanager_rss: int
     python_rss: int
+    load: float  # the host's load average over the last minute (the machine may be shared)
 
     @property
     def lag(self) -> int:
@@ -49,31 +50,34 @@ class Sample:
 
     def row(self) -> str:
         return (f"| {self.seconds / 60:.1f} | {self.sent:,} | {self.committed:,} | {self.lag:,} | "
-                f"{self.taskmanager_rss / MB:.0f} | {self.python_rss / MB:.0f} |")  # fmt: skip
+                f"{self.taskmanager_rss / MB:.0f} | {self.python_rss / MB:.0f} | {self.load:.1f} |")  # fmt: skip
 
 
-def probe(cluster, broker, offered: float, seconds: float) -> float:
-    """The job's committed output rate (events/s) over the second half of ``seconds`` of overload."""
-    with DrillRig(cluster, broker, rate=offered, tick=0.1) as rig:
+def probe(cluster, broker, offered: float, seconds: float) -> Tuple[float, float]:
+    """The job's committed output rate (events/s) over the second half of ``seconds`` of overload,
+    and the rate events were sent at meanwhile (if the two are close, the job was not overloaded)."""
+    with DrillRig(cluster, broker, rate=offered, tick=0.1, timeout=600) as rig:
         time.sleep(seconds / 2)
         start, before, sent = time.monotonic(), len(rig.committed()), rig.producer.sent
         time.sleep(seconds / 2)
         elapsed = time.monotonic() - start
         rate = (len(rig.committed()) - before) / elapsed
-        print(f"probe: offered {offered:,.0f}/s, sent {(rig.producer.sent - sent) / elapsed:,.0f}/s, "
-              f"scored and committed {rate:,.0f}/s", flush=True)  # fmt: skip
-    return rate
+        sent_rate = (rig.producer.sent - sent) / elapsed
+        kept_up = " (it kept up: offer more with --probe-offered)" if rate > 0.95 * sent_rate else ""
+        print(f"probe: offered {offered:,.0f}/s, sent {sent_rate:,.0f}/s, scored and committed {rate:,.0f}/s{kept_up}",
+              flush=True)  # fmt: skip
+    return rate, sent_rate
 
 
 def soak(cluster, broker, rate: float, minutes: float):
     samples: List[Sample] = []
-    with DrillRig(cluster, broker, rate=rate, tick=0.1, timeout=300) as rig:
+    with DrillRig(cluster, broker, rate=rate, tick=0.1, timeout=600) as rig:
         start = time.monotonic()
         while True:
             memory = rig.memory()
             committed = len(rig.committed())  # before counting what was sent: the lag is never understated
             samples.append(Sample(time.monotonic() - start, rig.producer.sent, committed, memory["taskmanager"],
-                                  memory["python"]))  # fmt: skip
+                                  memory["python"], os.getloadavg()[0]))  # fmt: skip
             print(samples[-1].row(), flush=True)
             if samples[-1].seconds >= minutes * 60:
                 break
@@ -83,7 +87,9 @@ def soak(cluster, broker, rate: float, minutes: float):
     return samples, tally(records, sent), failures
 
 
-def report(args, capacity: Optional[float], rate: float, samples: List[Sample], result, failures: int) -> str:
+def report(
+    args, probed: Optional[Tuple[float, float]], rate: float, samples: List[Sample], result, failures: int
+) -> str:
     warm = next((s for s in samples if s.seconds >= 60), samples[0])
     last = samples[-1]
     duration = last.seconds
@@ -98,13 +104,16 @@ def report(args, capacity: Optional[float], rate: float, samples: List[Sample], 
         f"Command: `python bench/soak.py {' '.join(sys.argv[1:])}`",
         "",
     ]
-    if capacity is not None:
-        lines += [f"Probe: the job scored and committed {capacity:,.0f} events/s under overload; the soak offered "
-                  f"{rate:,.0f} events/s ({args.headroom:.0%} of that).", ""]  # fmt: skip
+    if probed is not None:
+        capacity, sent_rate = probed
+        overload = "kept up with all of them" if capacity > 0.95 * sent_rate else "fell behind"
+        lines += [f"Probe: {sent_rate:,.0f} events/s sent for {args.probe_seconds:.0f} s, the job scored and committed "
+                  f"{capacity:,.0f}/s ({overload}); the soak offered {rate:,.0f} events/s "
+                  f"({args.headroom:.0%} of that).", ""]  # fmt: skip
     else:
         lines += [f"Offered rate: {rate:,.0f} events/s (given).", ""]
-    lines += ["| minute | events sent | predictions committed | lag | TaskManager RSS (MB) | Python worker RSS (MB) |",
-              "|---|---|---|---|---|---|"] + [s.row() for s in samples] + [""]  # fmt: skip
+    lines += ["| minute | events sent | predictions committed | lag | TaskManager RSS (MB) | Python worker RSS (MB) | load |",
+              "|---|---|---|---|---|---|---|"] + [s.row() for s in samples] + [""]  # fmt: skip
     growth_tm = (last.taskmanager_rss - warm.taskmanager_rss) / MB
     growth_py = (last.python_rss - warm.python_rss) / MB
     lines += [
@@ -135,18 +144,20 @@ def main() -> int:
     parser.add_argument("--rate", type=float, help="events/s for the soak (default: probe for it)")
     parser.add_argument("--probe-seconds", type=float, default=60.0)
     parser.add_argument("--probe-offered", type=float, default=20000.0, help="events/s offered during the probe")
-    parser.add_argument("--headroom", type=float, default=0.8, help="fraction of the probed capacity to soak at")
+    parser.add_argument("--headroom", type=float, default=0.7, help="fraction of the probed capacity to soak at")
     parser.add_argument("--record", help="RESULTS file to add the figures to")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
     with drill_cluster(tempfile.mkdtemp(prefix="soak-"), PROFILES["default"], taskmanagers=1) as cluster:
         with LocalBroker() as broker:
-            capacity = None if args.rate else probe(cluster, broker, args.probe_offered, args.probe_seconds)
-            rate = args.rate or round(capacity * args.headroom, -2)
+            probed = None if args.rate else probe(cluster, broker, args.probe_offered, args.probe_seconds)
+            rate = args.rate or round(probed[0] * args.headroom, -2)
             print(f"soak: {rate:,.0f} events/s for {args.minutes:g} minutes", flush=True)
-            print("| minute | sent | committed | lag | TaskManager RSS (MB) | Python worker RSS (MB) |", flush=True)
+            print(
+                "| minute | sent | committed | lag | TaskManager RSS (MB) | Python worker RSS (MB) | load |", flush=True
+            )
             samples, result, failures = soak(cluster, broker, rate, args.minutes)
-    entry = report(args, capacity, rate, samples, result, failures)
+    entry = report(args, probed, rate, samples, result, failures)
     print(entry)
     if args.record:
         record(args.record, entry)

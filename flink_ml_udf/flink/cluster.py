@@ -308,8 +308,8 @@ metrics:
         return "".join(texts)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), forget dead pids,
-        and remove the temporary files."""
+        """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), kill the Python
+        workers that killed TaskManagers left behind, forget dead pids, and remove the temporary files."""
         pids = self._live_pids("taskexecutor") + self._live_pids("standalonesession")
         for pid in pids:
             _signal(pid, signal.SIGTERM)

@@ -365,7 +365,7 @@ class DrillRig:
     def committed(self) -> List[Tuple[int, float]]:
         """``(id, prediction)`` of every committed record of the predictions topic, in offset order
         (read incrementally: each call fetches only what is new)."""
-        return self._output.read()
+        return self._output.read(self.timeout)
 
     def running(self) -> bool:
         return tasks_running(self.cluster.address, self.job_id)

@@ -70,10 +70,6 @@ class LocalBroker:
         self.storage, self.storage_env = storage, dict(storage_env or {})
         self._process: Optional[subprocess.Popen] = None
 
-    @property
-    def pid(self) -> Optional[int]:
-        return self._process.pid if self._process is not None else None
-
     def start(self, timeout: float = 30.0) -> "LocalBroker":
         url = f"tcp://{self.bootstrap}"
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
@@ -293,18 +289,22 @@ class CommittedReader:
         self._sorted = True
 
     def read(self, timeout: float = 30.0) -> list:
-        """Every committed JSON record of partition 0 so far (or what ``keep`` kept of it), in offset order."""
+        """Every committed JSON record of partition 0 so far (or what ``keep`` kept of it), in offset
+        order: up to the end of the log when the read began (a log growing faster than it is read
+        would never be read to its end)."""
         import struct
 
         from kafka.record.memory_records import MemoryRecords
 
         host, port = self.bootstrap.rsplit(":", 1)
         deadline = time.monotonic() + timeout
+        end: Optional[int] = None
         with socket.create_connection((host, int(port)), timeout=timeout) as connection:
             while True:
                 if time.monotonic() > deadline:
                     raise WheelFileError(f"{self.topic} on {self.bootstrap}: not read to its end within {timeout} s")
                 high_watermark, data = _fetch(connection, self.topic, self.offset)
+                end = high_watermark if end is None else end
                 records = MemoryRecords(data) if data else None
                 while records is not None:
                     batch = records.next_batch()
@@ -324,7 +324,7 @@ class CommittedReader:
                             self._pending.setdefault(batch.producer_id, []).append(self._parsed(record))
                         else:
                             self._visible.append(self._parsed(record))
-                if self.offset >= high_watermark:
+                if self.offset >= end:
                     break
         if not self._sorted:
             self._visible.sort(key=lambda item: item[0])
