@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test fuzz install install-dev examples bench jars kafka-demo cluster-demo clean
+.PHONY: run test fuzz install install-dev examples bench jars kafka-demo cluster-demo recovery-drill soak clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ bench: install-dev jars
 	$(PY) bench/kafka_bench.py
 	$(PY) bench/datastream_bench.py
 	$(PY) bench/reload_bench.py
+
+# Fault drills on a private standalone cluster with the Kafka exactly-once job running: TaskManager and Python
+# worker kill -9, broker down 10 s; recovery times per settings profile (the tests run the same drills, fast profile).
+recovery-drill: install-dev jars
+	$(PY) scripts/recovery_drill.py
+
+# Ten minutes of the Kafka exactly-once job on a standalone cluster at the highest rate it sustains, TaskManager and
+# Python worker RSS from start to end, recorded in bench/RESULTS.md. Not part of `make test`.
+soak: install-dev jars
+	$(PY) bench/soak.py --minutes $(or $(MINUTES),10) --record bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

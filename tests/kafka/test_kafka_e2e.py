@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.flink.sql_script import SqlScriptError, read_statements, run_statements
-from flink_ml_udf.mleap import load_bundle
+from flink_ml_udf.testing.drills import FEATURES, runtime_predictions
 from flink_ml_udf.testing.local_kafka import committed_records, consume, create_topics, produce_features
 from tests.conftest import FAULT_FILE, REPO
 
@@ -47,12 +47,9 @@ def topics_for(monkeypatch, bootstrap: str, bounded_at: int = 0, **extra: str):
 
 
 def expected_predictions(events) -> dict:
-    model = load_bundle(os.path.join(REPO, "models", "example-1.zip"))
-    columns = {
-        name: np.array([e[name] for e in events], dtype=np.float64) for name in ("feature1", "feature2", "feature3")
-    }
-    values = model.transform_columns(columns).get("prediction", "test")
-    return {e["id"]: v for e, v in zip(events, values)}
+    """The MLeap runtime's own prediction of each event, by id (the bundle the job registers)."""
+    columns = {name: np.array([e[name] for e in events], dtype=np.float64) for name in FEATURES}
+    return {e["id"]: v for e, v in zip(events, runtime_predictions(columns))}
 
 
 def assert_exactly_once(records, events):

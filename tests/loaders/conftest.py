@@ -18,13 +18,8 @@ import http.server
 import io
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -33,6 +28,7 @@ from typing import Dict, List
 import pytest
 
 from flink_ml_udf.config import SourceSettings
+from flink_ml_udf.testing.servers import Server, free_port, start_moto  # noqa: F401  (the loader tests import them from here)
 from tests.conftest import REPO
 
 EXAMPLE_1 = os.path.join(REPO, "models", "example-1.zip")
@@ -55,12 +51,6 @@ def no_cloud_metadata_probes():
             os.environ[key] = value
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def folder_files(folder: str) -> Dict[str, str]:
     """Relative POSIX path -> absolute path of every file below ``folder``."""
     found = {}
@@ -77,53 +67,6 @@ def zip_of_folder(folder: str) -> bytes:
         for relative, full in sorted(folder_files(folder).items()):
             archive.write(full, relative)
     return buffer.getvalue()
-
-
-class Server:
-    """A server subprocess whose request log goes to a file."""
-
-    def __init__(self, name: str, command: List[str], port: int, ready_path: str) -> None:
-        self.name = name
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.folder = tempfile.mkdtemp(prefix=f"{name}-")
-        self.log_path = os.path.join(self.folder, "requests.log")
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.folder)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {self.process.returncode}: {self.log()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + ready_path, timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{name} did not start within 30 s: {self.log()[-2000:]}") from None
-                time.sleep(0.1)
-
-    def log(self) -> str:
-        self._log.flush()
-        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def start_moto() -> Server:
-    port = free_port()
-    script = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    return Server("moto", [script, "-H", "127.0.0.1", "-p", str(port)], port, "/moto-api/data.json")
 
 
 def moto_requests(server: Server, method: str, path: str) -> int:
