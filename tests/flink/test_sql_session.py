@@ -104,7 +104,6 @@ def test_bad_statement_names_file_and_line(tmp_path, monkeypatch):
     )
 
 
-
 def test_failing_job_keeps_the_java_root_cause(tmp_path):
     script = write_sql(
         tmp_path,

@@ -41,4 +41,6 @@ bw.write_bundle = _recording
 @atexit.register
 def _dump():
     with open(SEEDS_PATH, "w") as handle:
-        json.dump([json.loads(text) for texts in _seen.values() for text in texts], handle, allow_nan=True, sort_keys=True)
+        json.dump(
+            [json.loads(text) for texts in _seen.values() for text in texts], handle, allow_nan=True, sort_keys=True
+        )
