@@ -43,7 +43,7 @@ from flink_ml_udf.flink.signature import (
     experiment_signature,
 )
 from flink_ml_udf.flink.slots import ModelSlot, Served
-from flink_ml_udf.mleap.murmur3 import hash_bytes, hash_concatenated
+from flink_ml_udf.mleap.compiled.murmur3 import hash_offsets, warm_hash
 
 log = logging.getLogger("flink_ml_udf.shadow")
 
@@ -111,40 +111,24 @@ def serving_plan(entry: UdfEntry) -> ServingPlan:
     return ServingPlan(entry, signature, tuple(arms), shadow)
 
 
-#: Keys longer than this are hashed one by one (the vectorized hash works on a rows x longest matrix).
-_LONG_KEY_BYTES = 256
-
-
 def key_hashes(keys: pd.Series) -> Tuple[np.ndarray, np.ndarray]:
-    """(signed MurmurHash3 of each key's UTF-8 string form, null mask), vectorized: Arrow turns the
-    keys into one UTF-8 buffer (and BIGINTs into their decimal digits) in C."""
+    """(signed MurmurHash3 of each key's UTF-8 string form, null mask): Arrow turns the keys into
+    one UTF-8 buffer (and BIGINTs into their decimal digits) in C, and a compiled loop hashes each
+    key where it lies in that buffer."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    nulls = keys.isna().to_numpy()
     if keys.dtype.kind in "fiu":  # BIGINT (a float64 Series when it holds NULLs)
+        nulls = keys.isna().to_numpy()
         numbers = pa.array(keys.to_numpy(dtype=np.float64, na_value=0.0).astype(np.int64), mask=nulls)
         strings = pc.cast(numbers, pa.string())
     else:
         strings = pa.array(keys.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    strings = pc.fill_null(strings, "")
+        nulls = strings.is_null().to_numpy(zero_copy_only=False)
     _, offsets_buffer, data_buffer = strings.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
-    data = (
-        np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] :] if data_buffer is not None else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets).astype(np.int64)
-    long = lengths > _LONG_KEY_BYTES
-    if long.any():  # rare: hash those one by one, the rest as one matrix
-        hashes = np.empty(len(lengths), dtype=np.int64)
-        starts = offsets[:-1] - offsets[0]
-        for i in np.flatnonzero(long):
-            hashes[i] = hash_bytes(data[starts[i] : starts[i] + lengths[i]].tobytes(), 1, ROUTING_SEED)
-        short = np.flatnonzero(~long)
-        pieces = np.concatenate([data[starts[i] : starts[i] + lengths[i]] for i in short]) if short.size else data[:0]
-        hashes[short] = hash_concatenated(pieces, lengths[short], version=1, seed=ROUTING_SEED)
-    else:
-        hashes = hash_concatenated(data, lengths, version=1, seed=ROUTING_SEED).astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(1, np.uint8)
+    hashes = hash_offsets(data, offsets, 1, ROUTING_SEED).astype(np.int64)
     hashes[nulls] = 0
     return hashes, nulls
 
@@ -210,6 +194,8 @@ class Router:
         self.last_diffs = np.zeros(0)
         self.last_shadow: Optional[ArmBatch] = None  # what the shadow scored of the last batch
         self._logged: set = set()  # shadow failures already logged: once per cause, not once per batch
+        if plan.routed:
+            warm_hash(plan.entry.label)  # the key hash is compiled now, not on the first batch
 
     def score(self, arguments: Sequence[pd.Series]) -> Tuple[Result, List["ArmBatch"]]:
         """The batch's result, and what each variant scored of it."""

@@ -17,6 +17,7 @@ from sklearn.utils import murmurhash3_32
 
 from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import Frame, load_bundle, murmur3
+from flink_ml_udf.mleap.compiled.murmur3 import hash_offsets
 from flink_ml_udf.mleap.ops.java_text import java_double_string, java_regex, java_split
 from flink_ml_udf.mleap.types import DataType
 from tests import bundle_writer as bw
@@ -77,6 +78,22 @@ def test_murmur3_known_string_hashes(text, v1, v2):
     assert murmur3.hash_string(text, 2) == v2
     assert murmur3.hash_strings([text], 1).tolist() == [v1]
     assert murmur3.hash_strings([text], 2).tolist() == [v2]
+    encoded = np.frombuffer(text.encode(), dtype=np.uint8)
+    offsets = np.array([0, len(encoded)], dtype=np.int32)
+    assert hash_offsets(encoded, offsets, 1, 42).tolist() == [v1]
+    assert hash_offsets(encoded, offsets, 2, 42).tolist() == [v2]
+
+
+def test_compiled_murmur3_equals_the_reference_on_strings_back_to_back():
+    """The router's compiled kernel: every length (block tails of 0-3 bytes, bytes over 127 whose
+    Java sign extension v1 mixes in), empty strings and strings longer than the numpy path's limit."""
+    rng = np.random.default_rng(7)
+    strings = [bytes(rng.integers(0, 256, size)) for size in list(range(0, 12)) * 20 + [300, 1000, 4097]]
+    data = np.frombuffer(b"".join(strings), dtype=np.uint8)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in strings])]).astype(np.int32)
+    for version in (1, 2):
+        expected = [murmur3.hash_bytes(s, version, 42) for s in strings]
+        assert hash_offsets(data, offsets, version, 42).tolist() == expected
 
 
 def test_murmur3_v2_is_standard_murmur3_and_vectorized_matches_scalar():
