@@ -244,8 +244,8 @@ class Router:
         return _assemble(self.results, columns, n), report
 
     def _shadow(self, features, rows_mask, main_prediction, columns, n) -> None:
-        for name in self._shadow_columns:
-            columns[name] = np.full(n, None, dtype=object)
+        """Score the sampled rows with the shadow; its columns stay NULL where a row was not sampled
+        or the shadow failed (columns missing from ``columns`` are NULL when the batch is assembled)."""
         rows = np.flatnonzero(rows_mask)
         self.last_diffs = np.zeros(0)
         self.last_shadow = None
@@ -257,8 +257,6 @@ class Router:
             started = time.perf_counter()
             outcome = served.scorer(_take(features, rows))
             part = _as_frame(outcome.result, self.results)
-            for name in self._shadow_columns:
-                columns[name][rows] = part[name[len(SHADOW_PREFIX) :]].to_numpy(dtype=object)
             shadow_prediction = _prediction(outcome, served)
             seconds = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - a shadow never fails the job or changes what is returned
@@ -269,6 +267,8 @@ class Router:
                 log.warning("%s → shadow '%s': scoring failed (counted in shadow_failures, logged once): %s",
                             self.plan.entry.label, self.plan.shadow.variant.name, cause)  # fmt: skip
             return
+        for name in self._shadow_columns:
+            _scatter(columns, name, part[name[len(SHADOW_PREFIX) :]], rows, n)
         self.last_shadow = ArmBatch(-1, served, int(rows.size), outcome.rejected, outcome.skipped, seconds)
         main = main_prediction[rows]
         both = ~(np.isnan(main) | np.isnan(shadow_prediction))
@@ -295,7 +295,7 @@ def _scatter(columns: Dict[str, np.ndarray], name: str, part: pd.Series, rows: n
 def _take(features: Sequence[pd.Series], rows: np.ndarray) -> List[pd.Series]:
     if len(features) and rows.size == len(features[0]):
         return list(features)
-    return [series.iloc[rows].reset_index(drop=True) for series in features]
+    return [pd.Series(series.array.take(rows), name=series.name) for series in features]  # one copy, index 0..n-1
 
 
 def _as_frame(result: Result, results) -> pd.DataFrame:
