@@ -143,7 +143,8 @@ def test_every_unsupported_key_and_bad_value_is_named_as_written(tmp_path):
         "endpointUrl, credentialsFile, anonymous, connectTimeout, readTimeout, retries, cacheDir, project, bucket"
     )
     entry_keys = (
-        "udfName, bundlePath, bundleSource, inputs, outputs, resultType, onError, version, maxBundleBytes, reload, "
+        "udfName, bundlePath, bundleSource, inputs, outputs, resultType, onError, version, maxBundleBytes, maxBatchBytes, "
+        "reload, "
         "control, inputsMode, splitKey, splitKeyType, variants, shadow"
     )
     assert error_of(path).splitlines() == [
