@@ -37,9 +37,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from flink_ml_udf import config as yaml_config
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.sources import BUNDLE_SOURCES
 
-#: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in.
-BUCKET_SOURCES = {"gcs": "gs", "s3": "s3"}
+#: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in (each
+#: source with a settings section, i.e. an object store), with the source's URI scheme.
+BUCKET_SOURCES = {source.name: source.scheme for source in BUNDLE_SOURCES if source.settings is not None}
 _REMOTE_INCLUDE = re.compile(r"^\s*include\s+(required\s*\(\s*)?url\s*\(", re.MULTILINE)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 
@@ -55,7 +57,7 @@ _ARM_CHILDREN = {"reload": "reload", "control": "control"}
 #: it (``[]``: a list of them).
 _SECTIONS: Dict[str, Tuple[Tuple[str, ...], Dict[str, str]]] = {
     "top": (yaml_config.TOP_KEYS, {"mleap": "mleap"}),
-    "mleap": (yaml_config.MLEAP_KEYS, {"udf_registry": "entry[]", "gcs": "gcs", "s3": "s3"}),
+    "mleap": (yaml_config.MLEAP_KEYS, {"udf_registry": "entry[]", **{source: source for source in BUCKET_SOURCES}}),
     "entry": (
         yaml_config.ENTRY_KEYS + yaml_config.EXPERIMENT_KEYS,
         dict(_ARM_CHILDREN, variants="variant[]", shadow="shadow"),
