@@ -29,6 +29,7 @@ import pyflink
 
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.flink.sql_script import java_root_cause
+from flink_ml_udf.ports import free_ports
 
 PYFLINK_HOME = os.path.dirname(os.path.abspath(pyflink.__file__))
 JOB_MODULE = "flink_ml_udf.flink.job"
@@ -419,17 +420,3 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def free_ports(count: int) -> List[int]:
-    import socket
-
-    sockets, ports = [], []
-    for _ in range(count):
-        handle = socket.socket()
-        handle.bind(("127.0.0.1", 0))
-        sockets.append(handle)
-        ports.append(handle.getsockname()[1])
-    for handle in sockets:
-        handle.close()
-    return ports

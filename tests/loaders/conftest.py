@@ -28,7 +28,8 @@ from typing import Dict, List
 import pytest
 
 from flink_ml_udf.config import GcsSettings, S3Settings
-from flink_ml_udf.testing.servers import Server, free_port, start_moto  # noqa: F401  (the loader tests import them from here)
+from flink_ml_udf.ports import free_port
+from flink_ml_udf.testing.servers import Server, start_moto  # noqa: F401  (the loader tests import them from here)
 from tests.conftest import REPO
 
 EXAMPLE_1 = os.path.join(REPO, "models", "example-1.zip")
