@@ -11,6 +11,7 @@ limit. Callers turn :class:`UnreadableFile` into their own error type, naming th
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from typing import Callable, Iterator, Optional, Tuple
@@ -128,6 +129,14 @@ def hash_regular_file(
                 raise FileTooLarge(f"holds more than the limit of {limit} bytes")
             update(block)
     return total
+
+
+def sha256_of_file(path: str, follow_symlinks: bool = True) -> str:
+    """The hex SHA-256 of the regular file ``path``, read in blocks (a fifo or a device is refused,
+    not waited on): what verifies downloads, cache entries and fetched tools, and versions a zip."""
+    digest = hashlib.sha256()
+    hash_regular_file(path, digest.update, follow_symlinks=follow_symlinks)
+    return digest.hexdigest()
 
 
 def decode_text(data: bytes) -> str:

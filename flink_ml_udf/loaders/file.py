@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle, version_changed
-from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, walk_tree
+from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, sha256_of_file, walk_tree
 from flink_ml_udf.sources import local_path
 
 if TYPE_CHECKING:
@@ -72,8 +72,7 @@ def content_hash(path: str) -> str:
     digest = hashlib.sha256()
     try:
         if not os.path.isdir(path):
-            hash_regular_file(path, digest.update)
-            return f"sha256:{digest.hexdigest()[:16]}"
+            return f"sha256:{sha256_of_file(path)[:16]}"
         _hash_file(digest, path, "bundle.json", missing="is not a bundle folder: it has no bundle.json")
         root = os.path.join(path, "root")
         if os.path.isdir(root) and not os.path.islink(root):
