@@ -45,7 +45,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flink_ml_udf.errors import ConfigError, brief
 from flink_ml_udf.interpolate import InterpolationError, interpolate_marked
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
 from flink_ml_udf.sources import (  # noqa: F401 - source_for_uri, S3Settings and GcsSettings are config's API too
     BUNDLE_SOURCES,
     BY_NAME,
@@ -215,10 +215,7 @@ def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppCo
         from flink_ml_udf.config_hocon import load_hocon_config
 
         return load_hocon_config(path, environ)
-    try:
-        text = decode_text(read_regular_file(path, MAX_CONFIG_BYTES))
-    except UnreadableFile as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = read_text_file(path, MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
     try:
         document = load_yaml(text)
     except YamlProblem as exc:

@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flink_ml_udf import config as yaml_config
 from flink_ml_udf.errors import ConfigError
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
 from flink_ml_udf.sources import BUNDLE_SOURCES
 
 #: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in (each
@@ -117,10 +117,7 @@ def _parse(path: str):
             f"{path}: reading a HOCON config (flink-mleap's application.conf) needs pyhocon, which is not installed: "
             "pip install 'flink-ml-udf[hocon]'"
         ) from None
-    try:
-        text = decode_text(read_regular_file(path, yaml_config.MAX_CONFIG_BYTES))
-    except UnreadableFile as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = read_text_file(path, yaml_config.MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
     remote = _REMOTE_INCLUDE.search(text)
     if remote is not None:  # pyhocon would fetch it without a timeout, at every load, on every worker
         line = text.count("\n", 0, remote.start()) + 1

@@ -19,7 +19,7 @@ from pyflink.table import TableEnvironment, TableResult
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.interpolate import InterpolationError, interpolate, referenced_names
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
 
 #: A SQL file larger than this is refused unread.
 MAX_SQL_BYTES = 16 << 20
@@ -101,10 +101,7 @@ def split_statements(text: str, path: str = "<sql>") -> List[Statement]:
 
 def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) -> List[Statement]:
     """Read and split a SQL file; ``${NAME}`` comes from ``variables`` first, then the environment."""
-    try:
-        text = decode_text(read_regular_file(path, MAX_SQL_BYTES))
-    except UnreadableFile as exc:
-        raise SqlScriptError(f"{path}: cannot read SQL file: {exc}") from None
+    text = read_text_file(path, MAX_SQL_BYTES, SqlScriptError, f"{path}: cannot read SQL file")
     hidden = tuple(
         (name, os.environ[name])
         for name in referenced_names(text)
