@@ -19,7 +19,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from flink_ml_udf.config import load_config  # noqa: E402
 from flink_ml_udf.flink.registry import configure_python_workers  # noqa: E402
 from flink_ml_udf.flink.signature import derive_signature  # noqa: E402
 from flink_ml_udf.flink.udf import BundleFunction, flink_type  # noqa: E402
+from flink_ml_udf.ports import free_port  # noqa: E402
 
 BUNDLE = os.path.join(REPO, "models", "example-1.zip")
 SOURCE = """
@@ -130,12 +130,6 @@ class RemotePerBatch(_Remote):
         values = result.column("prediction").to_pandas()
         self._seconds.append(time.perf_counter() - start)
         return values
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:

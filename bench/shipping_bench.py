@@ -37,8 +37,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from flink_ml_udf.config import load_config  # noqa: E402
-from flink_ml_udf.flink.cluster import JOB_MODULE, PYFLINK_HOME, LocalCluster, free_ports, wait_for_job  # noqa: E402
+from flink_ml_udf.flink.cluster import JOB_MODULE, PYFLINK_HOME, LocalCluster, wait_for_job  # noqa: E402
 from flink_ml_udf.flink.shipping import BUNDLES_DIR, prepare_shipment  # noqa: E402
+from flink_ml_udf.ports import free_ports  # noqa: E402
 from tests.venvs import flink_only_python, make_venv, venv_python  # noqa: E402
 
 CONFIG = os.path.join(REPO, "conf", "application.yaml")

@@ -9,17 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from flink_ml_udf.config import (
-    DEFAULT_MAX_BATCH_BYTES,
-    DEFAULT_MAX_BUNDLE_BYTES,
-    SCHEME_SOURCES,
-    SourceSettings,
-    UdfEntry,
-    source_for_uri,
-)
+from flink_ml_udf.config import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BUNDLE_BYTES, UdfEntry
 from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
 from flink_ml_udf.mleap import Model, load_bundle
+from flink_ml_udf.sources import LOCAL, SCHEME_HINT, RemoteSettings, local_path, source_for_uri, source_of, uri_scheme
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,7 @@ def load_entry_model(entry: UdfEntry, uri: Optional[str] = None, version: Option
 def load_location_model(
     location: str,
     version: Optional[str] = None,
-    settings: Optional[Mapping[str, SourceSettings]] = None,
+    settings: Optional[Mapping[str, RemoteSettings]] = None,
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
 ) -> LoadedModel:
@@ -69,15 +63,14 @@ def load_location_model(
 
     ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``).
     """
-    scheme = location.split("://", 1)[0] if "://" in location else None
-    if scheme is not None and scheme not in SCHEME_SOURCES:
-        raise LoaderError(f"bundle {location}: unknown URI scheme {scheme!r} (use gs://, s3:// or a path)")
-    source = SCHEME_SOURCES[scheme] if scheme else "file"
-    if source == "file":  # read first: a missing path is reported by the bundle reader, as before URIs
-        path = location[len("file://") :] if scheme == "file" else location
+    source = source_of(location)
+    if source is None:
+        raise LoaderError(f"bundle {location}: unknown URI scheme {uri_scheme(location)!r} ({SCHEME_HINT})")
+    if source is LOCAL:  # read first: a missing path is reported by the bundle reader, as before URIs
+        path = local_path(location)
         model = load_bundle(path, max_bundle_bytes, max_batch_bytes)
-        local = loader_for("file").fetch(path, version)
+        local = loader_for(LOCAL.name).fetch(path, version)
         return LoadedModel(model, local.version, location, path)
-    local = loader_for(source).fetch(location, version, (settings or {}).get(source, SourceSettings()))
+    local = loader_for(source.name).fetch(location, version, (settings or {}).get(source.name))
     model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes)
     return LoadedModel(model, local.version, local.uri, local.path)

@@ -32,7 +32,7 @@ from flink_ml_udf.mleap import describe
 from flink_ml_udf.mleap.json_document import parse_json
 from flink_ml_udf.mleap.leapframe import frame_from_json, frame_to_json
 from flink_ml_udf.redact import redact_url
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_text_file
 
 #: A LeapFrame file larger than this is refused unread (``score`` is for inspecting a few rows).
 MAX_FRAME_BYTES = 64 << 20
@@ -206,16 +206,16 @@ def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
 def _read_json(path: str, what: str):
     """A JSON file ('-': stdin) as a document, read only from a regular file or stdin and up to
     :data:`MAX_FRAME_BYTES`; errors name the file."""
-    try:
-        if path == "-":
+    if path != "-":
+        text = read_text_file(path, MAX_FRAME_BYTES, ScoringError, f"{what} {path}: cannot read")
+    else:
+        try:
             data = sys.stdin.buffer.read(MAX_FRAME_BYTES + 1)
             if len(data) > MAX_FRAME_BYTES:
                 raise UnreadableFile(f"holds more than the limit of {MAX_FRAME_BYTES} bytes")
-        else:
-            data = read_regular_file(path, MAX_FRAME_BYTES)
-        text = decode_text(data)
-    except UnreadableFile as exc:
-        raise ScoringError(f"{what} {path}: cannot read: {exc}") from None
+            text = decode_text(data)
+        except UnreadableFile as exc:
+            raise ScoringError(f"{what} {path}: cannot read: {exc}") from None
     return parse_json(text, f"{what} {path}", ScoringError)
 
 

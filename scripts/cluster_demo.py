@@ -16,7 +16,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> int:
-    from flink_ml_udf.flink.cluster import LocalCluster, free_ports, submit
+    from flink_ml_udf.flink.cluster import LocalCluster, submit
+    from flink_ml_udf.ports import free_ports
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1000)

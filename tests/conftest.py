@@ -70,7 +70,8 @@ def subprocess_env(**extra: str) -> dict:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """One private standalone Flink cluster (2 slots) for every cluster test of the session."""
-    from flink_ml_udf.flink.cluster import LocalCluster, free_ports
+    from flink_ml_udf.flink.cluster import LocalCluster
+    from flink_ml_udf.ports import free_ports
 
     rest, rpc = free_ports(2)
     # Every job loads its classes (Kafka connector, Beam) into the TaskManager's metaspace again; the session's

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from flink_ml_udf.config import SourceSettings, UdfEntry, load_config
+from flink_ml_udf.config import GcsSettings, S3Settings, UdfEntry, load_config
 from flink_ml_udf.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
@@ -213,7 +213,7 @@ def test_source_sections_reach_their_entries(tmp_path):
         """,
     )
     config = load_config(path, environ={"PROJECT": "ml-prod"})
-    s3 = SourceSettings(
+    s3 = S3Settings(
         endpoint_url="http://127.0.0.1:9000",
         region="eu-west-1",
         profile="models",
@@ -224,8 +224,8 @@ def test_source_sections_reach_their_entries(tmp_path):
         cache_dir=os.path.expanduser("~/bundles"),
         addressing_style="path",
     )
-    gcs = SourceSettings(project="ml-prod", anonymous=True)
-    assert [e.source_settings for e in config.udfs] == [s3, gcs, SourceSettings()]
+    gcs = GcsSettings(project="ml-prod", anonymous=True)
+    assert [e.source_settings for e in config.udfs] == [s3, gcs, None]  # a local file has no settings
     assert config.sources == {"s3": s3, "gcs": gcs}
     assert config.udfs[0].bundle_path == "s3://models/fraud.zip?versionId=abc"
 

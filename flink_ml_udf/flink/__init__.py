@@ -6,6 +6,7 @@ udf        the vectorized PyFlink UDF: loads its model in open(), scores per bat
 registry   every UDF of a config registered in a TableEnvironment
 functions  the UDFs as module attributes, for CREATE FUNCTION ... LANGUAGE PYTHON
 sql_script SQL files run statement by statement; sql_session: sql-init and the SQL runner
+java_errors the root cause of a Java failure (Py4J error, REST rootException, flink run output)
 job        the job entry point (``python -m flink_ml_udf.flink.job``), shared with the SQL runner
 cluster    submitting to a cluster; a private standalone cluster for demos and tests
 connectors the Kafka connector jars on ``pipeline.jars``

@@ -28,7 +28,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import pyflink
 
 from flink_ml_udf.errors import FlinkMlUdfError
-from flink_ml_udf.flink.sql_script import java_root_cause
+from flink_ml_udf.flink.java_errors import failure_summary, java_root_cause
+from flink_ml_udf.ports import free_ports
 
 PYFLINK_HOME = os.path.dirname(os.path.abspath(pyflink.__file__))
 JOB_MODULE = "flink_ml_udf.flink.job"
@@ -91,7 +92,7 @@ def submit(
     output = completed.stdout + completed.stderr
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if completed.returncode != 0 or match is None:
-        raise ClusterError(f"flink run on {jobmanager} failed (exit {completed.returncode}): {_tail(output)}")
+        raise ClusterError(f"flink run on {jobmanager} failed (exit {completed.returncode}): {failure_summary(output)}")
     job_id = match.group(1)
     if detached:
         return Submission(job_id, None, output)
@@ -151,11 +152,6 @@ def udf_metrics(jobmanager: str, job_id: str) -> Dict[str, float]:
 def cancel_job(jobmanager: str, job_id: str) -> None:
     request = urllib.request.Request(f"http://{jobmanager}/jobs/{job_id}?mode=cancel", method="PATCH")
     urllib.request.urlopen(request, timeout=10).close()
-
-
-def _tail(output: str, lines: int = 12) -> str:
-    kept = [line for line in output.splitlines() if line.strip() and not line.strip().startswith("at ")]
-    return " | ".join(kept[-lines:])
 
 
 class LocalCluster:
@@ -351,7 +347,7 @@ metrics:
         script = os.path.join(PYFLINK_HOME, "bin", name)
         started = subprocess.run(["bash", script, *args], capture_output=True, text=True, env=self.env, timeout=120)
         if started.returncode != 0:
-            raise ClusterError(f"{name} failed: {_tail(started.stdout + started.stderr)}")
+            raise ClusterError(f"{name} failed: {failure_summary(started.stdout + started.stderr)}")
 
     def __enter__(self) -> "LocalCluster":
         return self.start()
@@ -419,17 +415,3 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
-
-
-def free_ports(count: int) -> List[int]:
-    import socket
-
-    sockets, ports = [], []
-    for _ in range(count):
-        handle = socket.socket()
-        handle.bind(("127.0.0.1", 0))
-        sockets.append(handle)
-        ports.append(handle.getsockname()[1])
-    for handle in sockets:
-        handle.close()
-    return ports

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from flink_ml_udf.bundles import load_entry_model
-from flink_ml_udf.config import AppConfig, source_for_uri
+from flink_ml_udf.config import AppConfig
 from flink_ml_udf.errors import FlinkMlUdfError
 from flink_ml_udf.flink.signature import compatible_signature, derive_signature
 from flink_ml_udf.flink.updates import ModelUpdate, import_kafka
+from flink_ml_udf.sources import LOCAL, local_path, source_of
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ def promote(
         raise FlinkMlUdfError(
             f"{entry.label}: has no control topic (add control: {{topic, bootstrap_servers}} to its entry)"
         )
-    if source_for_uri(bundle) == "file":
-        bundle = os.path.abspath(bundle[len("file://") :] if bundle.startswith("file://") else bundle)
+    if source_of(bundle) is LOCAL:
+        bundle = os.path.abspath(local_path(bundle))
     registered = derive_signature(entry, load_entry_model(entry).model)
     candidate = load_entry_model(entry, bundle, version)
     compatible_signature(entry, candidate.model, registered, f"bundle {candidate.uri} @ {candidate.version}")

@@ -17,9 +17,10 @@ from typing import Iterable, List, Mapping, Optional, Tuple
 from pyflink.table import TableEnvironment, TableResult
 
 from flink_ml_udf.errors import FlinkMlUdfError
+from flink_ml_udf.flink.java_errors import java_root_cause
 from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.interpolate import InterpolationError, interpolate, referenced_names
-from flink_ml_udf.regular_files import UnreadableFile, decode_text, read_regular_file
+from flink_ml_udf.regular_files import read_text_file
 
 #: A SQL file larger than this is refused unread.
 MAX_SQL_BYTES = 16 << 20
@@ -101,10 +102,7 @@ def split_statements(text: str, path: str = "<sql>") -> List[Statement]:
 
 def read_statements(path: str, variables: Optional[Mapping[str, str]] = None) -> List[Statement]:
     """Read and split a SQL file; ``${NAME}`` comes from ``variables`` first, then the environment."""
-    try:
-        text = decode_text(read_regular_file(path, MAX_SQL_BYTES))
-    except UnreadableFile as exc:
-        raise SqlScriptError(f"{path}: cannot read SQL file: {exc}") from None
+    text = read_text_file(path, MAX_SQL_BYTES, SqlScriptError, f"{path}: cannot read SQL file")
     hidden = tuple(
         (name, os.environ[name])
         for name in referenced_names(text)
@@ -167,32 +165,6 @@ def run_statements(
     return results
 
 
-def java_root_cause(trace: str) -> str:
-    """The useful part of a Java exception text (a Py4J error's message, a job's ``rootException``
-    from the REST API): our own error when a Python UDF raised one; else the outermost exception and
-    the deepest ``Caused by`` (the root cause: a job failure's ``/ by zero``, not "Job execution
-    failed"), followed by the Python error behind it, if any. Stack frames are dropped."""
-    lines = [line.strip() for line in trace.splitlines()]
-    chain = []
-    for line in lines:
-        text = line[len("Caused by:") :].strip() if line.startswith("Caused by:") else line.lstrip(":").strip()
-        if _JAVA_EXCEPTION.match(text) and (line.startswith("Caused by:") or not chain):
-            chain.append(text)
-    ours = [line for line in (text.lstrip(":").strip() for text in lines) if _OUR_ERROR.search(line)]
-    if ours:
-        return _OUR_ERROR.search(ours[-1]).group(0)
-    if not chain:
-        return next((line for line in lines if line), "(no exception text)")
-    summary = [chain[0]] if len(chain) == 1 else [chain[0], f"root cause: {chain[-1]}"]
-    python = [line for line in lines if _PYTHON_ERROR.match(line)]
-    if python and python[-1] not in summary[-1]:
-        summary.append(f"Python: {python[-1]}")
-    return " → ".join(summary)
-
-
-_JAVA_EXCEPTION = re.compile(r"^[a-z][\w$]*(\.[\w$]+)+(Exception|Error|Throwable)\b")
-_OUR_ERROR = re.compile(r"flink_ml_udf\.[\w.]*(Error|Fault): .*$")
-_PYTHON_ERROR = re.compile(r"^[A-Z]\w*(Error|Exception): ")
 _NO_MATCH = re.compile(r"No match found for function signature (\w+)\(([^)]*)\)")
 
 

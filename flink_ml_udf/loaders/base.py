@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Protocol
 
 if TYPE_CHECKING:
-    from flink_ml_udf.config import SourceSettings
+    from flink_ml_udf.sources import RemoteSettings
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,22 @@ class BundleLoader(Protocol):
     """Turns a bundle URI (and an optional pinned version) into a verified local bundle.
 
     Loaders raise :class:`~flink_ml_udf.errors.LoaderError` naming the URI and the cause.
-    ``settings`` is the entry's ``mleap.<source>`` section (endpoint, credentials, timeouts, cache).
+    ``settings`` is the entry's ``mleap.<source>`` section (endpoint, credentials, timeouts, cache): the
+    settings dataclass of the source's row in :mod:`flink_ml_udf.sources`, None for the defaults (or a
+    source without settings).
     """
 
-    source: str
+    source: str  # its row in flink_ml_udf/sources.py
 
     def fetch(
-        self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
+        self, uri: str, version: Optional[str] = None, settings: Optional["RemoteSettings"] = None
     ) -> LocalBundle:
         """The bundle at ``version`` (its current version when None), verified, on this host.
         A pinned version that the store no longer has (or a local file that changed) is a
         LoaderError naming the expected and the found version, never a silent switch."""
         ...
 
-    def resolve(self, uri: str, settings: Optional["SourceSettings"] = None) -> str:
+    def resolve(self, uri: str, settings: Optional["RemoteSettings"] = None) -> str:
         """The bundle's current version in the store, from one metadata request (or one listing)
         and no download: what a reload poller asks every interval."""
         ...

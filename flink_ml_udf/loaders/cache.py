@@ -29,6 +29,7 @@ from typing import Callable, Dict, Iterator, Optional
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.redact import redact
+from flink_ml_udf.regular_files import UnreadableFile, sha256_of_file
 from flink_ml_udf.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -184,10 +185,10 @@ def _verify(folder: str) -> Optional[str]:
             return f"{relative} is missing"
         if size != expected["size"]:
             return f"{relative} has {size} bytes, expected {expected['size']}"
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected["sha256"]:
-            return f"{relative} has SHA-256 {digest.hexdigest()[:16]}…, expected {expected['sha256'][:16]}…"
+        try:
+            found = sha256_of_file(path)
+        except UnreadableFile as exc:
+            return f"{relative} {exc}"
+        if found != expected["sha256"]:
+            return f"{relative} has SHA-256 {found[:16]}…, expected {expected['sha256'][:16]}…"
     return None

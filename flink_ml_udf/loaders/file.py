@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle, version_changed
-from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, walk_tree
+from flink_ml_udf.regular_files import Missing, UnreadableFile, hash_regular_file, is_folder, sha256_of_file, walk_tree
+from flink_ml_udf.sources import local_path
 
 if TYPE_CHECKING:
-    from flink_ml_udf.config import SourceSettings
+    from flink_ml_udf.sources import RemoteSettings
 
 #: The only files a bundle reader opens: ``bundle.json`` at the top, these anywhere under ``root/``.
 BUNDLE_FILE_NAMES = frozenset(f"{stem}.{ext}" for stem in ("node", "model", "tree") for ext in ("json", "pb"))
@@ -37,16 +38,16 @@ class FileLoader:
         self._hashes: Dict[str, Tuple[Tuple[int, int, int, int], str]] = {}
 
     def fetch(
-        self, uri: str, version: Optional[str] = None, settings: Optional["SourceSettings"] = None
+        self, uri: str, version: Optional[str] = None, settings: Optional["RemoteSettings"] = None
     ) -> LocalBundle:
-        path = _local_path(uri)
+        path = local_path(uri)
         resolved = self.resolve(uri, settings)
         if version is not None and version != resolved:
             raise LoaderError(version_changed(path, version, resolved))
         return LocalBundle(path=path, version=resolved, uri=uri, in_place=True)
 
-    def resolve(self, uri: str, settings: Optional["SourceSettings"] = None) -> str:
-        path = _local_path(uri)
+    def resolve(self, uri: str, settings: Optional["RemoteSettings"] = None) -> str:
+        path = local_path(uri)
         try:
             folder = is_folder(path)  # a fifo or a device is refused here, never opened
         except Missing:
@@ -65,18 +66,13 @@ class FileLoader:
         return resolved
 
 
-def _local_path(uri: str) -> str:
-    return uri[len("file://") :] if uri.startswith("file://") else uri
-
-
 def content_hash(path: str) -> str:
     """``sha256:<hex>`` of a zip's bytes, or of a folder's bundle files (relative path and contents,
     in sorted order); see the module docstring for which files count."""
     digest = hashlib.sha256()
     try:
         if not os.path.isdir(path):
-            hash_regular_file(path, digest.update)
-            return f"sha256:{digest.hexdigest()[:16]}"
+            return f"sha256:{sha256_of_file(path)[:16]}"
         _hash_file(digest, path, "bundle.json", missing="is not a bundle folder: it has no bundle.json")
         root = os.path.join(path, "root")
         if os.path.isdir(root) and not os.path.islink(root):

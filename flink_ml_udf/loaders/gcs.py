@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from flink_ml_udf.config import SourceSettings
 from flink_ml_udf.dependency_warnings import ignoring_import_notices
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.cache import HashingWriter
 from flink_ml_udf.loaders.remote import PREFIX_VERSION, Location, RemoteLoader, RemoteObject, with_retries
+from flink_ml_udf.sources import GcsSettings
 
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -40,16 +40,13 @@ def _import_gcs():
 
 
 class GcsLoader(RemoteLoader):
-    source = "gcs"
-    scheme = "gs"
-    pin_key = "generation"
-    pin_in = "fragment"
+    source = "gcs"  # its row in flink_ml_udf/sources.py: URI scheme, version pin, settings
 
     def check_pin(self, uri: str, pin: Optional[str]) -> None:
         if pin is not None and not pin.isdigit() and not pin.startswith(PREFIX_VERSION):
             raise LoaderError(f"bundle {uri}: version {pin!r} is not a GCS generation (a number)")
 
-    def make_client(self, settings: SourceSettings, uri: str) -> Any:
+    def make_client(self, settings: GcsSettings, uri: str) -> Any:
         storage, google = _import_gcs()
         try:
             if settings.anonymous:
@@ -83,7 +80,7 @@ class GcsLoader(RemoteLoader):
             _http=session,
         )
 
-    def _call(self, settings: SourceSettings, call):
+    def _call(self, settings: GcsSettings, call):
         return with_retries(call, settings.retries, _transient)
 
     def stat(self, client, settings, uri, loc: Location, pin: Optional[str]) -> Optional[RemoteObject]:
@@ -176,7 +173,7 @@ class GcsLoader(RemoteLoader):
         return LoaderError(where + f"{type(exc).__name__}: {_first_line(exc)}")
 
 
-def _timeout(settings: SourceSettings):
+def _timeout(settings: GcsSettings):
     return (settings.connect_timeout, settings.read_timeout)
 
 

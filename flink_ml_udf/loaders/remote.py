@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
-from flink_ml_udf.config import SourceSettings
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.base import LocalBundle, version_changed
 from flink_ml_udf.loaders.cache import BundleCache, HashingWriter, Staging
 from flink_ml_udf.redact import redact
+from flink_ml_udf.sources import BY_NAME, RemoteSettings, Source
 
 log = logging.getLogger("flink_ml_udf.loaders")
 
@@ -60,14 +60,15 @@ class RemoteObject:
     md5: Optional[str] = None
 
 
-def parse_location(uri: str, scheme: str, pin_key: str, pin_in: str) -> Location:
-    """Split ``scheme://bucket/key`` plus a ``?pin_key=`` (query) or ``#pin_key=`` (fragment) pin."""
+def parse_location(uri: str, source: Source) -> Location:
+    """Split ``scheme://bucket/key`` plus the source's ``?pin_key=`` (query) or ``#pin_key=`` (fragment) pin."""
+    scheme, pin_key = source.scheme, source.pin_key
     prefix = f"{scheme}://"
     if not uri.startswith(prefix):
         raise LoaderError(f"bundle {uri}: not a {prefix} URI")
     rest = uri[len(prefix) :]
     pin = None
-    separator = "?" if pin_in == "query" else "#"
+    separator = "?" if source.pin_in == "query" else "#"
     if separator in rest:
         rest, suffix = rest.split(separator, 1)
         query = parse_qs(suffix, keep_blank_values=True)
@@ -118,48 +119,48 @@ def verify_download(uri: str, item: RemoteObject, writer: HashingWriter) -> None
 class RemoteLoader:
     """Shared ``fetch`` of the object-storage loaders; subclasses talk to their server.
 
-    Subclass hooks receive a client made once per :class:`SourceSettings` and raise
+    A subclass names its ``source``; its URI scheme, version pin and settings dataclass are that
+    source's row in :mod:`flink_ml_udf.sources`.
+    Subclass hooks receive a client made once per settings value and raise
     :class:`LoaderError` (through :meth:`failure`) for anything the server or network answers.
     """
 
     source = ""
-    scheme = ""
-    pin_key = ""
-    pin_in = "query"
 
     def __init__(self) -> None:
+        self.row = BY_NAME[self.source]
         self._clients: dict = {}
 
     # -- hooks --------------------------------------------------------------------------------
-    def make_client(self, settings: SourceSettings, uri: str) -> Any:
+    def make_client(self, settings: RemoteSettings, uri: str) -> Any:
         raise NotImplementedError
 
     def stat(
-        self, client: Any, settings: SourceSettings, uri: str, loc: Location, pin: Optional[str]
+        self, client: Any, settings: RemoteSettings, uri: str, loc: Location, pin: Optional[str]
     ) -> Optional[RemoteObject]:
         """The object at ``loc.key`` (at version ``pin``), or None when there is no such object."""
         raise NotImplementedError
 
     def list_prefix(
-        self, client: Any, settings: SourceSettings, uri: str, loc: Location, prefix: str
+        self, client: Any, settings: RemoteSettings, uri: str, loc: Location, prefix: str
     ) -> List[RemoteObject]:
         raise NotImplementedError
 
     def download(
-        self, client: Any, settings: SourceSettings, uri: str, loc: Location, item: RemoteObject, writer: HashingWriter
+        self, client: Any, settings: RemoteSettings, uri: str, loc: Location, item: RemoteObject, writer: HashingWriter
     ) -> None:
         raise NotImplementedError
 
     def missing(
-        self, client: Any, settings: SourceSettings, uri: str, loc: Location, pin: Optional[str]
+        self, client: Any, settings: RemoteSettings, uri: str, loc: Location, pin: Optional[str]
     ) -> LoaderError:
         """The error for an object that is not there: no such bucket, version or object."""
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------------
-    def fetch(self, uri: str, version: Optional[str] = None, settings: Optional[SourceSettings] = None) -> LocalBundle:
-        settings = settings or SourceSettings()
-        loc = parse_location(uri, self.scheme, self.pin_key, self.pin_in)
+    def fetch(self, uri: str, version: Optional[str] = None, settings: Optional[RemoteSettings] = None) -> LocalBundle:
+        settings = settings or self.row.settings()
+        loc = parse_location(uri, self.row)
         pin = merge_pins(uri, loc, version)
         self.check_pin(uri, pin)
         cache = BundleCache(settings.cache_dir)
@@ -198,7 +199,7 @@ class RemoteLoader:
             if pin is not None and pin != resolved:
                 raise LoaderError(version_changed(uri, pin, resolved))
             name = posixpath.basename(prefix.rstrip("/")) or loc.bucket
-            base = f"{self.scheme}://{loc.bucket}/{prefix}"
+            base = f"{self.row.scheme}://{loc.bucket}/{prefix}"
             path = cache.get_or_fetch(
                 base,
                 resolved,
@@ -208,9 +209,9 @@ class RemoteLoader:
         log.info("bundle %s: version %s at %s (%.2f s)", redact(uri), resolved, path, time.monotonic() - started)
         return LocalBundle(path=path, version=resolved, uri=uri)
 
-    def resolve(self, uri: str, settings: Optional[SourceSettings] = None) -> str:
-        settings = settings or SourceSettings()
-        loc = parse_location(uri, self.scheme, self.pin_key, self.pin_in)
+    def resolve(self, uri: str, settings: Optional[RemoteSettings] = None) -> str:
+        settings = settings or self.row.settings()
+        loc = parse_location(uri, self.row)
         if loc.pin is not None:
             return loc.pin  # the URI names its version: it never moves
         client = self.client(settings, uri)
@@ -228,7 +229,7 @@ class RemoteLoader:
     def check_pin(self, uri: str, pin: Optional[str]) -> None:
         """Reject a malformed pin before any request (subclasses: e.g. GCS generations are numbers)."""
 
-    def client(self, settings: SourceSettings, uri: str) -> Any:
+    def client(self, settings: RemoteSettings, uri: str) -> Any:
         client = self._clients.get(settings)
         if client is None:
             client = self._clients[settings] = self.make_client(settings, uri)

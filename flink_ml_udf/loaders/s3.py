@@ -13,10 +13,10 @@ import base64
 import re
 from typing import Any, List, Optional
 
-from flink_ml_udf.config import SourceSettings
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.cache import HashingWriter
 from flink_ml_udf.loaders.remote import Location, RemoteLoader, RemoteObject
+from flink_ml_udf.sources import S3Settings
 
 _PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _TOTAL_SIZE = re.compile(r"/(\d+)$")
@@ -46,12 +46,9 @@ def _import_boto3():
 
 
 class S3Loader(RemoteLoader):
-    source = "s3"
-    scheme = "s3"
-    pin_key = "versionId"
-    pin_in = "query"
+    source = "s3"  # its row in flink_ml_udf/sources.py: URI scheme, version pin, settings
 
-    def make_client(self, settings: SourceSettings, uri: str) -> Any:
+    def make_client(self, settings: S3Settings, uri: str) -> Any:
         boto3, botocore = _import_boto3()
         try:
             core = botocore.session.Session(profile=settings.profile)

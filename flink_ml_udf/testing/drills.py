@@ -282,7 +282,8 @@ class Recovery:
 def drill_cluster(folder: str, settings: Mapping[str, str] = PROFILES["fast"], taskmanagers: int = 2):
     """A private standalone cluster (see :class:`~flink_ml_udf.flink.cluster.LocalCluster`) with
     ``taskmanagers`` TaskManagers of two slots: the job runs on one, the others are spares."""
-    from flink_ml_udf.flink.cluster import LocalCluster, free_ports
+    from flink_ml_udf.flink.cluster import LocalCluster
+    from flink_ml_udf.ports import free_ports
 
     rest, rpc = free_ports(2)
     with LocalCluster(folder, rest, rpc, settings=settings) as cluster:

@@ -25,7 +25,8 @@ import subprocess
 import time
 from typing import Callable, Iterator, Mapping, Optional, Sequence
 
-from flink_ml_udf.testing.servers import free_port, start_moto
+from flink_ml_udf.ports import free_port
+from flink_ml_udf.testing.servers import start_moto
 from flink_ml_udf.wheel_files import PinnedFile, WheelFileError, extract_from_wheel, tools_dir, verified
 
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"

@@ -99,7 +99,8 @@ def test_cluster_keeps_its_files_and_signals_only_its_own_live_processes(tmp_pat
     import subprocess
     import tempfile
 
-    from flink_ml_udf.flink.cluster import LocalCluster, _rest, free_ports
+    from flink_ml_udf.flink.cluster import LocalCluster, _rest
+    from flink_ml_udf.ports import free_ports
 
     rest, rpc = free_ports(2)
     cluster = LocalCluster(str(tmp_path / "c"), rest, rpc, slots=1).start()

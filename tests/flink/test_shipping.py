@@ -6,7 +6,6 @@ cluster whose Python has apache-flink only."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -35,12 +34,8 @@ from flink_ml_udf.flink.shipping import (
 )
 from flink_ml_udf.flink.signature import derive_signature
 from flink_ml_udf.loaders.file import content_hash
+from flink_ml_udf.regular_files import sha256_of_file as sha256
 from tests.conftest import EXAMPLE_CONFIG, REPO
-
-
-def sha256(path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from typing import Dict, List
 
 import pytest
 
-from flink_ml_udf.config import SourceSettings
-from flink_ml_udf.testing.servers import Server, free_port, start_moto  # noqa: F401  (the loader tests import them from here)
+from flink_ml_udf.config import GcsSettings, S3Settings
+from flink_ml_udf.ports import free_port
+from flink_ml_udf.testing.servers import Server, start_moto  # noqa: F401  (the loader tests import them from here)
 from tests.conftest import REPO
 
 EXAMPLE_1 = os.path.join(REPO, "models", "example-1.zip")
@@ -102,7 +103,7 @@ class S3World:
     zip_versions: List[str]  # VersionIds of models/fraud.zip: [example-1, example-2 zipped]
     example_1_version: str  # VersionId of models/example-1.zip
 
-    def settings(self, profile: str = "reader", **overrides) -> SourceSettings:
+    def settings(self, profile: str = "reader", **overrides) -> S3Settings:
         values = dict(
             endpoint_url=self.server.url,
             region=REGION,
@@ -113,7 +114,7 @@ class S3World:
             retries=1,
         )
         values.update(overrides)
-        return SourceSettings(**values)
+        return S3Settings(**values)
 
 
 def _admin_s3(url: str, checksums: str = "when_supported"):
@@ -198,10 +199,10 @@ class GcsWorld:
     server: Server
     zip_generations: List[str]  # generations of fraud.zip: [example-1, example-2 zipped]
 
-    def settings(self, **overrides) -> SourceSettings:
+    def settings(self, **overrides) -> GcsSettings:
         values = dict(endpoint_url=self.server.url, anonymous=True, connect_timeout=2.0, read_timeout=5.0, retries=1)
         values.update(overrides)
-        return SourceSettings(**values)
+        return GcsSettings(**values)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from flink_ml_udf.bundles import load_entry_model
-from flink_ml_udf.config import SourceSettings, UdfEntry
+from flink_ml_udf.config import S3Settings, UdfEntry
 from flink_ml_udf.errors import LoaderError
 from flink_ml_udf.loaders.cache import MANIFEST, BundleCache, Staging, default_cache_dir
 from tests.loaders.conftest import EXAMPLE_1, fill_s3, start_moto
@@ -121,7 +121,7 @@ def test_second_load_does_not_download_and_pinned_load_needs_no_server(tmp_path)
         versions, _ = fill_s3(server)
         credentials = tmp_path / "credentials"  # authentication is off on this server: any key will do
         credentials.write_text("[test]\naws_access_key_id = test\naws_secret_access_key = test\n")
-        settings = SourceSettings(
+        settings = S3Settings(
             endpoint_url=server.url,
             region="us-east-1",
             credentials_file=str(credentials),
