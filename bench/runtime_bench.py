@@ -38,7 +38,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline  # noqa: E402
-from flink_ml_udf.mleap import blas, load_bundle  # noqa: E402
+from flink_ml_udf.mleap import load_bundle  # noqa: E402
+from flink_ml_udf.mleap.jvm import blas  # noqa: E402
 
 SPARK_DATA = os.path.join(REPO, "tests", "data", "spark")
 BATCHES = (1, 100, 10_000)

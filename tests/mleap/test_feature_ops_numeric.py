@@ -14,7 +14,8 @@ import pytest
 import scipy.fft
 
 from flink_ml_udf.errors import BundleError, ScoringError
-from flink_ml_udf.mleap import Frame, blas, load_bundle
+from flink_ml_udf.mleap import Frame, load_bundle
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.types import DOUBLE, DOUBLE_NOT_NULL, DataType, vector
 from tests import bundle_writer as bw
 

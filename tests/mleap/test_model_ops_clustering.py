@@ -11,8 +11,8 @@ from scipy.stats import multivariate_normal
 from sklearn.cluster import KMeans as SkKMeans
 
 from flink_ml_udf.errors import BundleError, ScoringError
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.cluster_tree import parse_cluster_tree_json, parse_cluster_tree_pb
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.types import INTEGER_NOT_NULL, vector
 from tests import bundle_writer as bw
 from tests.mleap.model_bundles import load, model_node, score

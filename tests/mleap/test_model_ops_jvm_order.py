@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap.jvm import blas
 from tests import bundle_writer as bw
 from tests.mleap.model_bundles import load, model_node, regression_tree, score
 

@@ -11,8 +11,9 @@ from typing import Any, Dict
 import numpy as np
 import pytest
 
-from flink_ml_udf.mleap import blas, load_bundle
+from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.leapframe import frame_from_json
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "spark"

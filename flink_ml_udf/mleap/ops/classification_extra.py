@@ -16,8 +16,8 @@ from typing import List, Tuple
 import numpy as np
 
 from flink_ml_udf.errors import BundleError
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.kernels import argmax_total_order, normalize_rows, rows_times
 from flink_ml_udf.mleap.ops.base import Column, op_class, register
 from flink_ml_udf.mleap.ops.model_base import Classifier

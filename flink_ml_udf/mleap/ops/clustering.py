@@ -11,9 +11,10 @@ from typing import Optional
 
 import numpy as np
 
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.cluster_tree import ClusterTree, parse_cluster_tree_json, parse_cluster_tree_pb
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
+from flink_ml_udf.mleap.jvm.vectors import squared_norms as jvm_squared_norms
 from flink_ml_udf.mleap.kernels import EPSILON, argmax_first, argmin_total_order
 from flink_ml_udf.mleap.ops.base import Column, register
 from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, squared_norms
@@ -92,7 +93,7 @@ class KMeans(_Clustering):
         if len(widths) != 1:
             raise attrs.error("cluster_centers", f"centers differ in length: {sorted(widths)}")
         self.centers = np.stack(centers)
-        self.center_norms = np.sqrt(_sequential_squared_norms(self.centers))
+        self.center_norms = np.sqrt(jvm_squared_norms(self.centers))
         num_features = attrs.long("num_features")
         if num_features != self.centers.shape[1]:
             raise attrs.error("num_features", f"is {num_features} but the centers have {self.centers.shape[1]} values")
@@ -151,14 +152,6 @@ class BisectingKMeans(_Clustering):
                 step[rows] = kids[argmin_total_order(distance)]
             node = step
         return tree.index[node]
-
-
-def _sequential_squared_norms(rows: np.ndarray) -> np.ndarray:
-    """``Σ v²`` per row as a running sum in index order (Spark's ``Vectors.norm``): cheap at load."""
-    total = np.zeros(len(rows))
-    for i in range(rows.shape[1]):
-        total = total + rows[:, i] * rows[:, i]
-    return total
 
 
 def read_cluster_tree(spec: NodeSpec) -> ClusterTree:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.kernels import rows_times
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.vector_ops import vector_input

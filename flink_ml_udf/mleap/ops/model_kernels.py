@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from flink_ml_udf.errors import ScoringError
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
+from flink_ml_udf.mleap.jvm.vectors import squared_norms as jvm_squared_norms
 from flink_ml_udf.mleap.kernels import rows_times
 from flink_ml_udf.mleap.ops.model_base import ModelOp
 
@@ -56,7 +57,4 @@ def squared_norms(x: np.ndarray) -> np.ndarray:
     index order when the JVM order is enabled, numpy's faster reduction otherwise."""
     if not blas.jvm_dot_enabled():
         return np.einsum("...f,...f->...", x, x)
-    total = np.zeros(x.shape[:-1])
-    for i in range(x.shape[-1]):  # a loop over features; each step covers every row
-        total = total + x[..., i] * x[..., i]
-    return total
+    return jvm_squared_norms(x)

@@ -136,23 +136,26 @@ def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def ddot_j11(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row of ``x`` (rows, n) dotted with ``y`` (n,) as netlib ``Java11BLAS.ddot`` does."""
+    """Each row of ``x`` (rows, n) dotted with ``y`` as netlib ``Java11BLAS.ddot`` does: four
+    interleaved fma partial sums over the multiple-of-4 prefix, combined ``((s0 + s1) + s2) + s3``,
+    then the remainder. ``y`` is one vector (n,) for every row, or one per row (rows, n)."""
     x = np.asarray(x, np.float64)
     rows, n = x.shape
     if n == 0:
         return np.zeros(rows)
     xt = np.ascontiguousarray(x.T)  # (n, rows): each step reads contiguous column blocks
+    y = np.asarray(y, np.float64)
+    yt = y[:, None] if y.ndim == 1 else np.ascontiguousarray(y.T)  # (n, 1) or (n, rows)
     n4 = n - n % 4
     if n4:
         lanes = np.zeros((4, rows))
-        y4 = y[:, None]
         for i in range(0, n4, 4):
-            lanes = fma(xt[i : i + 4], y4[i : i + 4], lanes)
+            lanes = fma(xt[i : i + 4], yt[i : i + 4], lanes)
         total = 0.0 + (((lanes[0] + lanes[1]) + lanes[2]) + lanes[3])
     else:
         total = np.zeros(rows)
     for i in range(n4, n):
-        total = fma(xt[i], y[i], total)
+        total = fma(xt[i], yt[i], total)
     return total
 
 

@@ -1,4 +1,4 @@
-"""The exact fma and the JVM dot products of flink_ml_udf.mleap.blas, checked against exact rationals."""
+"""The exact fma and the JVM dot products of flink_ml_udf.mleap.jvm.blas, checked against exact rationals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap.jvm import blas
 
 
 def rational_fma(a: float, b: float, c: float) -> float:
@@ -129,6 +129,16 @@ def test_ddot_j11_matches_the_scalar_recipe(n: int) -> None:
     y = rng.standard_normal(n)
     expected = np.array([reference_ddot(row, y) for row in x])
     assert same_bits(blas.ddot_j11(x, y), expected).all()
+
+
+@pytest.mark.parametrize("n", [0, 3, 4, 7, 20])
+def test_ddot_j11_pairs_rows_with_a_vector_per_row(n: int) -> None:
+    """``y`` of shape (rows, n): each row dotted with its own vector (word2vec's ``dot(sum, sum)``)."""
+    rng = np.random.default_rng(100 + n)
+    x = rng.standard_normal((200, n)) * np.exp(rng.uniform(-5, 5, (200, n)))
+    y = rng.standard_normal((200, n))
+    assert same_bits(blas.ddot_j11(x, y), np.array([reference_ddot(a, b) for a, b in zip(x, y)])).all()
+    assert same_bits(blas.ddot_j11(x, x), np.array([reference_ddot(a, a) for a in x])).all()
 
 
 def test_ddot_j11_differs_from_numpy_matmul() -> None:
