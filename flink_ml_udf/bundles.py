@@ -20,6 +20,7 @@ from flink_ml_udf.config import (
 from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
 from flink_ml_udf.mleap import Model, load_bundle
+from flink_ml_udf.mleap.numerics import DEFAULT_NUMERICS
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def load_entry_model(entry: UdfEntry, uri: Optional[str] = None, version: Option
         loader = loader_for(entry.bundle_source)
         for _ in range(2):
             local = loader.fetch(uri, version, entry.source_settings)
-            model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes)
+            model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes, entry.numerics)
             # A local file read in place may have been replaced while it was read: the version must still hold.
             if not local.in_place or loader.resolve(uri, entry.source_settings) == local.version:
                 return LoadedModel(model, local.version, local.uri, local.path)
@@ -64,10 +65,12 @@ def load_location_model(
     settings: Optional[Mapping[str, SourceSettings]] = None,
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    numerics: str = DEFAULT_NUMERICS,
 ) -> LoadedModel:
     """Fetch and load a bundle given as a path or a ``gs://`` / ``s3://`` URI (the CLI's BUNDLE).
 
-    ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``).
+    ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``);
+    ``numerics`` (``fast`` | ``jvm``) how the model sums dot products.
     """
     scheme = location.split("://", 1)[0] if "://" in location else None
     if scheme is not None and scheme not in SCHEME_SOURCES:
@@ -75,9 +78,9 @@ def load_location_model(
     source = SCHEME_SOURCES[scheme] if scheme else "file"
     if source == "file":  # read first: a missing path is reported by the bundle reader, as before URIs
         path = location[len("file://") :] if scheme == "file" else location
-        model = load_bundle(path, max_bundle_bytes, max_batch_bytes)
+        model = load_bundle(path, max_bundle_bytes, max_batch_bytes, numerics)
         local = loader_for("file").fetch(path, version)
         return LoadedModel(model, local.version, location, path)
     local = loader_for(source).fetch(location, version, (settings or {}).get(source, SourceSettings()))
-    model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes)
+    model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes, numerics)
     return LoadedModel(model, local.version, local.uri, local.path)

@@ -208,20 +208,17 @@ def test_jvm_margins_dense_and_sparse_rows() -> None:
     assert same_bits(out[:30], sparse_expected).all()
 
 
-def test_model_dots_use_the_jvm_path_when_enabled() -> None:
+def test_model_dots_use_the_jvm_path_when_chosen() -> None:
     from flink_ml_udf.mleap.kernels import rows_times
-    from flink_ml_udf.mleap.ops.model_kernels import features_dot as dot
+    from flink_ml_udf.mleap.numerics import FAST, JVM
 
     rng = np.random.default_rng(10)
     x, y = rng.standard_normal((500, 20)), rng.standard_normal(20)
     # The default path is per row (einsum), not BLAS's @: a row's bits never depend on its batch.
+    dot = FAST.features_dot
     assert same_bits(dot(x, y), rows_times(x, y)).all()
     assert all(same_bits(dot(x[i : i + 1], y), dot(x, y)[i : i + 1]).all() for i in range(0, 500, 7))
-    blas.use_jvm_dot(True)
-    try:
-        assert same_bits(dot(x, y), blas.ddot_j11(x, y)).all()
-    finally:
-        blas.use_jvm_dot(False)
+    assert same_bits(JVM.features_dot(x, y), blas.ddot_j11(x, y)).all()
 
 
 def test_row_products_do_not_depend_on_the_batch() -> None:
