@@ -13,7 +13,7 @@ For (a), (b) and (b2) the same fitted sklearn model is exported (ours) and conve
 (onnxruntime, one intra-op thread, as numpy and sklearn's predict here run on one core; double
 precision for (a), float32 for the trees: its tree kernels take no doubles). Ours is timed through
 ``Model.transform_columns`` (dict of column arrays in, frame out). "ours, JVM dot" is the same
-with ``blas.use_jvm_dot(True)``: bit-exact JVM summation for linear models. Times are CPU time
+loaded with ``numerics="jvm"``: bit-exact JVM summation for linear models. Times are CPU time
 per call (``time.process_time``), best of three runs: the machine is shared, and CPU time is far
 less disturbed by other work than wall-clock time.
 
@@ -38,7 +38,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from flink_ml_udf.export.sklearn import export_bundle, fit_pipeline, mleap_pipeline  # noqa: E402
-from flink_ml_udf.mleap import blas, load_bundle  # noqa: E402
+from flink_ml_udf.mleap import load_bundle  # noqa: E402
 
 SPARK_DATA = os.path.join(REPO, "tests", "data", "spark")
 BATCHES = (1, 100, 10_000)
@@ -175,6 +175,7 @@ def run(min_seconds: float, workloads: List[str]) -> List[Tuple[str, str, int, f
             if kind not in workloads:
                 continue
             model, plain, names, x_all = sklearn_workload(kind, workdir)
+            jvm_model = load_bundle(model.info.location, numerics="jvm") if kind == "a" else None
             double = kind == "a"
             predict_onnx = onnx_session(plain, N_FEATURES, double)
             onnx_engine = "onnxruntime" if double else "onnxruntime (float32)"
@@ -195,12 +196,8 @@ def run(min_seconds: float, workloads: List[str]) -> List[Tuple[str, str, int, f
                 x = np.ascontiguousarray(x_big[:batch])
                 columns = as_columns(x)
                 measure(label, "ours", batch, lambda: model.transform_columns(columns))
-                if kind == "a":
-                    blas.use_jvm_dot(True)
-                    try:
-                        measure(label, "ours, JVM dot", batch, lambda: model.transform_columns(columns))
-                    finally:
-                        blas.use_jvm_dot(False)
+                if jvm_model is not None:
+                    measure(label, "ours, JVM dot", batch, lambda: jvm_model.transform_columns(columns))
                 measure(label, "scikit-learn predict", batch, lambda: plain.predict(x))
                 x_onnx = x if double else x.astype(np.float32)
                 measure(label, onnx_engine, batch, lambda: predict_onnx(x_onnx))
@@ -213,16 +210,13 @@ def run(min_seconds: float, workloads: List[str]) -> List[Tuple[str, str, int, f
         if "c" not in workloads:
             continue
         model = load_bundle(os.path.join(SPARK_DATA, bundle))
+        jvm_model = load_bundle(os.path.join(SPARK_DATA, bundle), numerics="jvm")
         inputs = [c.name for c in model.input_schema]
         for batch in BATCHES:
             columns = {name: values for name, values in slice_columns(airbnb, batch).items() if name in inputs}
             measure(label, "ours", batch, lambda: model.transform_columns(columns))
             if "LR" in label:
-                blas.use_jvm_dot(True)
-                try:
-                    measure(label, "ours, JVM dot", batch, lambda: model.transform_columns(columns))
-                finally:
-                    blas.use_jvm_dot(False)
+                measure(label, "ours, JVM dot", batch, lambda: jvm_model.transform_columns(columns))
     return results
 
 

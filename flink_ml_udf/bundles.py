@@ -13,6 +13,7 @@ from flink_ml_udf.config import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BUNDLE_BYTE
 from flink_ml_udf.errors import FlinkMlUdfError, LoaderError
 from flink_ml_udf.loaders import loader_for
 from flink_ml_udf.mleap import Model, load_bundle
+from flink_ml_udf.mleap.numerics import DEFAULT_NUMERICS
 from flink_ml_udf.sources import LOCAL, SCHEME_HINT, RemoteSettings, local_path, source_for_uri, source_of, uri_scheme
 
 
@@ -41,7 +42,7 @@ def load_entry_model(entry: UdfEntry, uri: Optional[str] = None, version: Option
         loader = loader_for(entry.bundle_source)
         for _ in range(2):
             local = loader.fetch(uri, version, entry.source_settings)
-            model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes)
+            model = load_bundle(local.path, entry.max_bundle_bytes, entry.max_batch_bytes, entry.numerics)
             # A local file read in place may have been replaced while it was read: the version must still hold.
             if not local.in_place or loader.resolve(uri, entry.source_settings) == local.version:
                 return LoadedModel(model, local.version, local.uri, local.path)
@@ -58,19 +59,21 @@ def load_location_model(
     settings: Optional[Mapping[str, RemoteSettings]] = None,
     max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    numerics: str = DEFAULT_NUMERICS,
 ) -> LoadedModel:
     """Fetch and load a bundle given as a path or a ``gs://`` / ``s3://`` URI (the CLI's BUNDLE).
 
-    ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``).
+    ``settings`` maps a source name to its settings (a config file's ``mleap.s3`` / ``mleap.gcs``);
+    ``numerics`` (``fast`` | ``jvm``) how the model sums dot products.
     """
     source = source_of(location)
     if source is None:
         raise LoaderError(f"bundle {location}: unknown URI scheme {uri_scheme(location)!r} ({SCHEME_HINT})")
     if source is LOCAL:  # read first: a missing path is reported by the bundle reader, as before URIs
         path = local_path(location)
-        model = load_bundle(path, max_bundle_bytes, max_batch_bytes)
+        model = load_bundle(path, max_bundle_bytes, max_batch_bytes, numerics)
         local = loader_for(LOCAL.name).fetch(path, version)
         return LoadedModel(model, local.version, location, path)
     local = loader_for(source.name).fetch(location, version, (settings or {}).get(source.name))
-    model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes)
+    model = load_bundle(local.path, max_bundle_bytes, max_batch_bytes, numerics)
     return LoadedModel(model, local.version, local.uri, local.path)

@@ -26,7 +26,7 @@ import sys
 from typing import List, Optional, TextIO
 
 from flink_ml_udf.bundles import LoadedModel, load_location_model
-from flink_ml_udf.config import load_config
+from flink_ml_udf.config import NUMERICS, load_config
 from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
 from flink_ml_udf.mleap import describe
 from flink_ml_udf.mleap.json_document import parse_json
@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (inspect, score):
         command.add_argument("--config", help="application.yaml whose mleap.gcs / mleap.s3 settings to use")
         command.add_argument("--version", dest="pin", help="pinned version (S3 VersionId, GCS generation)")
+        command.add_argument(
+            "--numerics",
+            choices=NUMERICS,
+            default=NUMERICS[0],
+            help="how the model sums dot products: fast (numpy) or jvm (MLeap's JVM order, to the bit)",
+        )
 
     init = commands.add_parser("sql-init", help="print a SQL client init script declaring the config's UDFs")
     init.add_argument("--config", required=True, help="application.yaml with the UDF registry")
@@ -152,7 +158,7 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
             run_sql_file(args.files, args.config, batch=args.batch)
             return 0
         settings = load_config(args.config).sources if args.config else None
-        loaded = load_location_model(args.bundle, args.pin, settings)
+        loaded = load_location_model(args.bundle, args.pin, settings, numerics=args.numerics)
         if args.command == "inspect":
             _inspect(loaded, args.json, out)
         else:
@@ -190,6 +196,7 @@ def _inspect(loaded: LoadedModel, as_json: bool, out: TextIO) -> None:
         out.write(f"uri:        {summary['uri']}\n")
     out.write(f"bundle:     {summary['bundle']}\n")
     out.write(f"version:    {loaded.version}\n")
+    out.write(f"numerics:   {summary['numerics']}\n")
     out.write(f"name:       {summary['name']} (format {summary['format']}, MLeap {summary['mleap_version']})\n")
     out.write("ops:\n")
     for op in summary["ops"]:

@@ -68,6 +68,9 @@ ON_ERROR = ("fail", "null")
 #: How SQL arguments feed a bundle whose only input is a tensor of known size N: ``scalars`` (N DOUBLE
 #: arguments packed in order, the default) or ``array`` (one ARRAY<DOUBLE> argument).
 INPUTS_MODES = ("scalars", "array")
+#: How the bundle's ops sum dot products: ``fast`` (numpy, the default) or ``jvm`` (MLeap's JVM order
+#: to the bit, several times slower); flink_ml_udf.mleap.numerics holds a kernel set for each name.
+NUMERICS = ("fast", "jvm")
 SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENTRY_KEYS = (
     "udf_name",
@@ -83,11 +86,12 @@ ENTRY_KEYS = (
     "reload",
     "control",
     "inputs_mode",
+    "numerics",
 )
 #: Keys of an A/B experiment entry (``variants`` replaces ``bundle_path``; ``shadow`` may join either).
 EXPERIMENT_KEYS = ("split_key", "split_key_type", "variants", "shadow")
 #: What a variant or the shadow may say about its bundle: a plain entry's bundle keys.
-BUNDLE_KEYS = ("bundle_path", "bundle_source", "version", "max_bundle_bytes", "reload", "control")
+BUNDLE_KEYS = ("bundle_path", "bundle_source", "version", "max_bundle_bytes", "reload", "control", "numerics")
 VARIANT_KEYS = ("name", "weight") + BUNDLE_KEYS
 SHADOW_KEYS = ("name", "sample") + BUNDLE_KEYS
 SPLIT_KEY_TYPES = ("STRING", "BIGINT")
@@ -153,6 +157,7 @@ class UdfEntry:
     shadow: Optional["Variant"] = None
     variant: Optional[str] = None  # set on a variant's (or the shadow's) own entry: its name
     inputs_mode: Optional[str] = None  # scalars | array; None: scalars where the bundle allows it (signature.py)
+    numerics: str = "fast"  # fast | jvm: how the bundle's ops sum dot products (NUMERICS)
 
     def __post_init__(self) -> None:
         if self.source_settings is None and self.bundle_source in BY_NAME:
@@ -409,7 +414,8 @@ def _parse_udf(
     if variants:  # the entry's own bundle is its first variant's (what a plain load of the entry serves)
         first = variants[0].entry
         base = replace(base, bundle_path=first.bundle_path, bundle_source=first.bundle_source, version=first.version,
-                       source_settings=first.source_settings, reload=first.reload, control=first.control)  # fmt: skip
+                       source_settings=first.source_settings, reload=first.reload, control=first.control,
+                       numerics=first.numerics)  # fmt: skip
     return replace(base, split_key=split_key, split_key_type=split_type, variants=tuple(variants), shadow=shadow), []
 
 
@@ -525,6 +531,9 @@ def _parse_entry(
     inputs_mode = values.get("inputs_mode")
     if inputs_mode is not None and inputs_mode not in INPUTS_MODES:
         problems.append(f"{where} → key 'inputs_mode': {brief(inputs_mode)} is not one of {', '.join(INPUTS_MODES)}")
+    numerics = values.get("numerics", "fast")
+    if not isinstance(numerics, str) or numerics not in NUMERICS:
+        problems.append(f"{where} → key 'numerics': {brief(numerics)} is not one of {', '.join(NUMERICS)}")
     on_error = values.get("on_error", "fail")
     if on_error is None:
         problems.append(
@@ -575,6 +584,7 @@ def _parse_entry(
             source_settings=settings.get(source),
             reload=reload,
             control=control,
+            numerics=numerics,
         ),
         [],
     )

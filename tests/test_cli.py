@@ -89,3 +89,41 @@ def test_inspect_missing_bundle():
     completed = run("inspect", "/no/such/bundle.zip")
     assert completed.returncode == 2
     assert completed.stderr == "flink-ml-udf inspect: bundle /no/such/bundle.zip: no such file or folder\n"
+
+
+def test_numerics_option_loads_the_model_with_the_jvm_order(tmp_path):
+    from tests import bundle_writer as bw
+    from tests.mleap.model_bundles import model_node
+    from tests.mleap.test_model_ops_jvm_order import awkward_rows, ref_ddot
+
+    rng = np.random.default_rng(31)
+    w = rng.normal(0, 1, 9) * 10.0 ** rng.integers(-5, 6, 9)
+    node = model_node("linear_regression", {"coefficients": bw.tensor(w), "intercept": bw.double(0.0)})
+    bundle = str(bw.write_bundle(tmp_path / "b", node))
+    x = awkward_rows(rng, 40, 9)  # dense rows: netlib's ddot
+    frame = tmp_path / "frame.json"
+    frame.write_text(
+        json.dumps(
+            {
+                "schema": {
+                    "fields": [{"name": "features", "type": {"type": "tensor", "base": "double", "dimensions": [9]}}]
+                },
+                "rows": [[{"values": row.tolist(), "dimensions": [9]}] for row in x],
+            }
+        )
+    )
+    scored = {}
+    for numerics in ("fast", "jvm"):
+        completed = run("score", bundle, "--frame", str(frame), "--numerics", numerics)
+        assert completed.returncode == 0, completed.stderr
+        scored[numerics] = [row[-1] for row in json.loads(completed.stdout)["rows"]]
+    assert scored["jvm"] == [ref_ddot(row, w) for row in x]
+    assert scored["fast"] == load_bundle(bundle).transform_columns({"features": x}).get("prediction", "t").tolist()
+    assert scored["fast"] != scored["jvm"]
+
+    summary = json.loads(run("inspect", bundle, "--json", "--numerics", "jvm").stdout)
+    assert summary["numerics"] == "jvm"
+    assert "numerics:   fast\n" in run("inspect", bundle).stdout
+    refused = run("inspect", bundle, "--numerics", "exact")
+    assert refused.returncode == 2
+    assert "argument --numerics: invalid choice: 'exact' (choose from " in refused.stderr  # quoting varies by Python

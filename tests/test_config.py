@@ -75,7 +75,8 @@ def test_unknown_key(tmp_path):
     )
     assert message == (
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_pth': unknown key (allowed: udf_name, bundle_path, "
-        "bundle_source, inputs, outputs, result_type, on_error, version, max_bundle_bytes, max_batch_bytes, reload, control, inputs_mode)\n"
+        "bundle_source, inputs, outputs, result_type, on_error, version, max_bundle_bytes, max_batch_bytes, reload, control, inputs_mode, "
+        "numerics)\n"
         f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_path': required key is missing"
     )
 

@@ -143,9 +143,8 @@ def test_every_unsupported_key_and_bad_value_is_named_as_written(tmp_path):
         "endpointUrl, credentialsFile, anonymous, connectTimeout, readTimeout, retries, cacheDir, project, bucket"
     )
     entry_keys = (
-        "udfName, bundlePath, bundleSource, inputs, outputs, resultType, onError, version, maxBundleBytes, maxBatchBytes, "
-        "reload, "
-        "control, inputsMode, splitKey, splitKeyType, variants, shadow"
+        "udfName, bundlePath, bundleSource, inputs, outputs, resultType, onError, version, maxBundleBytes, "
+        "maxBatchBytes, reload, control, inputsMode, numerics, splitKey, splitKeyType, variants, shadow"
     )
     assert error_of(path).splitlines() == [
         f"{path} → mleap.gcs → key 'projct': unknown key (allowed: {gcs_keys})",
@@ -153,7 +152,7 @@ def test_every_unsupported_key_and_bad_value_is_named_as_written(tmp_path):
         f"{path} → mleap.udfRegistry[0] (Predict) → key 'modelName': unknown key (allowed: {entry_keys})",
         f"{path} → mleap.udfRegistry[1] (P2) → key 'reload' → key 'jitter': unknown key (allowed: interval)",
         f"{path} → mleap.udfRegistry[3] (P4) → variants[0] (a) → key 'color': unknown key (allowed: name, weight, "
-        "bundlePath, bundleSource, version, maxBundleBytes, reload, control)",
+        "bundlePath, bundleSource, version, maxBundleBytes, reload, control, numerics)",
         f"{path} → mleap.udfRegistry[1] (P2) → key 'inputsMode': 'tensor' is not one of scalars, array",
         f"{path} → mleap.udfRegistry[1] (P2) → key 'onError': 'nul' is not one of fail, null",
         f"{path} → mleap.udfRegistry[2] (P3) → key 'bundleSource': unknown source 'hdfs' (expected one of file, gcs, s3)",
@@ -217,3 +216,12 @@ def test_durations_in_months_are_refused(tmp_path):
         f"{path} → mleap.udfRegistry[0] (P) → key 'reload' → key 'interval': a duration in months or years is not "
         "supported; use ms, s, m or h"
     )
+
+
+def test_numerics_is_read_in_camel_case_files_too(tmp_path):
+    path = write(tmp_path, 'mleap { udfRegistry = [ { udfName = "P", bundlePath = "/p.zip", numerics = "jvm" } ] }')
+    assert load_config(path, environ={}).udfs[0].numerics == "jvm"
+    bad = write(
+        tmp_path, 'mleap { udfRegistry = [ { udfName = "P", bundlePath = "/p.zip", numerics = "exact" } ] }', "b.conf"
+    )
+    assert error_of(bad) == f"{bad} → mleap.udfRegistry[0] (P) → key 'numerics': 'exact' is not one of fast, jvm"

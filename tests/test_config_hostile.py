@@ -427,3 +427,45 @@ def test_nested_default_in_a_config(tmp_path):
         error_of(path)
         == f"{path} → mleap.udf_registry[0] (Predict) → key 'bundle_path': ${{MODELS:-... is never closed with '}}'"
     )
+
+
+# -- numerics --------------------------------------------------------------------------------------------------------
+
+
+def test_numerics_is_read_per_entry_and_per_variant(tmp_path):
+    path = write(
+        tmp_path,
+        ENTRY
+        + "      numerics: jvm\n"
+        + "    - udf_name: Plain\n      bundle_path: b.zip\n"
+        + "    - udf_name: Ab\n      split_key: k\n      numerics: jvm\n      variants:\n"
+        + "        - {name: a, weight: 1, bundle_path: a.zip}\n"
+        + "        - {name: b, weight: 1, bundle_path: b.zip, numerics: fast}\n"
+        + "      shadow: {name: s, bundle_path: c.zip}\n",
+    )
+    predict, plain, ab = load_config(path, environ={}).udfs
+    assert (predict.numerics, plain.numerics) == ("jvm", "fast")
+    assert [v.entry.numerics for v in ab.variants] == ["jvm", "fast"]  # a variant inherits the entry's, or says its own
+    assert ab.shadow.entry.numerics == "jvm"
+    assert ab.numerics == "jvm"  # the entry's own bundle is its first variant's
+
+
+@pytest.mark.parametrize("value,shown", [("exact", "'exact'"), ("JVM", "'JVM'"), ("[jvm]", "['jvm']"), ("1", "1")])
+def test_numerics_values(tmp_path, value, shown):
+    path = write(tmp_path, ENTRY + f"      numerics: {value}\n")
+    assert error_of(path) == (
+        f"{path} → mleap.udf_registry[0] (Predict) → key 'numerics': {shown} is not one of fast, jvm"
+    )
+
+
+def test_numerics_of_a_variant_is_checked_and_named(tmp_path):
+    path = write(
+        tmp_path,
+        ENTRY.replace("      bundle_path: a.zip\n", "")
+        + "      split_key: k\n      variants:\n"
+        + "        - {name: a, weight: 1, bundle_path: a.zip, numerics: exact}\n"
+        + "        - {name: b, weight: 1, bundle_path: b.zip}\n",
+    )
+    assert error_of(path) == (
+        f"{path} → mleap.udf_registry[0] (Predict) → variants[0] (a) → key 'numerics': 'exact' is not one of fast, jvm"
+    )

@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from flink_ml_udf.mleap.jvm.order import double_to_long_bits, total_order_keys
+
 
 @dataclass(frozen=True)
 class Affine:
@@ -90,21 +92,6 @@ def normalize_rows(values: np.ndarray) -> np.ndarray:
 
 #: MLeap's machine epsilon (``LinalgUtils.EPSILON``): halved while ``1 + eps/2 != 1``.
 EPSILON = 2.220446049250313e-16
-
-_CANONICAL_NAN_BITS = np.int64(0x7FF8000000000000)
-
-
-def double_to_long_bits(values: np.ndarray) -> np.ndarray:
-    """``java.lang.Double.doubleToLongBits``: the IEEE bits as signed int64, every NaN canonical."""
-    values = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    return np.where(np.isnan(values), _CANONICAL_NAN_BITS, values.view(np.int64))
-
-
-def total_order_keys(values: np.ndarray) -> np.ndarray:
-    """Int64 keys ordered like ``java.lang.Double.compare`` (Scala 2.13's default ``Ordering[Double]``):
-    -0.0 < 0.0 and NaN above everything, so ``maxBy``/``minBy`` ports reduce to integer argmax/argmin."""
-    bits = double_to_long_bits(values)
-    return np.where(bits < 0, bits ^ np.int64(0x7FFFFFFFFFFFFFFF), bits)
 
 
 def argmax_total_order(values: np.ndarray) -> np.ndarray:

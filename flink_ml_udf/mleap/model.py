@@ -12,6 +12,7 @@ from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap.budget import DEFAULT_MAX_BATCH_BYTES, LoadBudget, format_bytes, rows_that_fit
 from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, open_bundle_files
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.numerics import DEFAULT_NUMERICS, numerics_named
 from flink_ml_udf.mleap.ops import Column, Op
 from flink_ml_udf.mleap.plan import ExecutionPlan
 from flink_ml_udf.mleap.reader import BundleReader
@@ -39,9 +40,16 @@ class Model:
     anything is allocated.
     """
 
-    def __init__(self, root: Op, info: BundleInfo, max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        root: Op,
+        info: BundleInfo,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        numerics: str = DEFAULT_NUMERICS,
+    ) -> None:
         self.root = root
         self.info = info
+        self.numerics = numerics  # what its ops were loaded with: they keep their kernels, this only names them
         self.input_schema: List[Column] = list(root.inputs)
         self.output_schema: List[Column] = list(root.outputs)
         self.plan = ExecutionPlan(root)
@@ -203,17 +211,23 @@ def load_bundle(
     location: str,
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    numerics: str = DEFAULT_NUMERICS,
 ) -> Model:
     """Load a local bundle (folder or zip) into a :class:`Model`. ``max_unpacked_bytes`` bounds what its
-    files unpack to and what its ops build at load; ``max_batch_bytes`` what a batch holds at once."""
+    files unpack to and what its ops build at load; ``max_batch_bytes`` what a batch holds at once;
+    ``numerics`` (``fast`` or ``jvm``) how its ops sum dot products (:mod:`flink_ml_udf.mleap.numerics`)."""
+    kernels = numerics_named(numerics, f"bundle {location}")  # checked before any file is read
     files = open_bundle_files(location, max_unpacked_bytes)
-    return load_bundle_files(files, LoadBudget(max_unpacked_bytes), max_batch_bytes)
+    return load_bundle_files(files, LoadBudget(max_unpacked_bytes), max_batch_bytes, kernels.name)
 
 
 def load_bundle_files(
-    files: BundleFiles, load_budget: Optional[LoadBudget] = None, max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
+    files: BundleFiles,
+    load_budget: Optional[LoadBudget] = None,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    numerics: str = DEFAULT_NUMERICS,
 ) -> Model:
-    reader = BundleReader(files, load_budget)
+    reader = BundleReader(files, load_budget, numerics_named(numerics, f"bundle {files.location}"))
     info = reader.info
     root = reader.load_root()
     return Model(
@@ -227,6 +241,7 @@ def load_bundle_files(
             uid=str(info.get("uid", "")),
         ),
         max_batch_bytes,
+        numerics,
     )
 
 
@@ -237,6 +252,7 @@ def describe(model: Model) -> Dict[str, Any]:
         "name": model.info.name,
         "format": model.info.format,
         "mleap_version": model.info.mleap_version,
+        "numerics": model.numerics,
         "ops": [{"name": op.name, "op": op.op} for op in model.ops],
         "inputs": [{"name": c.name, "type": str(c.dtype)} for c in model.input_schema],
         "outputs": [{"name": c.name, "type": str(c.dtype)} for c in model.output_schema],

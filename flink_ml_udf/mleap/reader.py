@@ -26,6 +26,7 @@ from flink_ml_udf.mleap.attributes import Attributes
 from flink_ml_udf.mleap.budget import LoadBudget
 from flink_ml_udf.mleap.files import DEFAULT_MAX_UNPACKED_BYTES, BundleFiles, clean_path
 from flink_ml_udf.mleap.json_document import parse_json
+from flink_ml_udf.mleap.numerics import FAST, Numerics
 from flink_ml_udf.mleap.ops import Op, op_class
 from flink_ml_udf.mleap.protobuf_format import decode_model, decode_node
 from flink_ml_udf.mleap.protobuf_schema import BASIC_TYPES, BASIC_TYPES_BEFORE_0_9
@@ -57,7 +58,7 @@ def basic_types_of(mleap_version: Any) -> Mapping[int, str]:
 class BundleReader:
     """Loads the op graph of one bundle. One instance per bundle; it keeps no state after load."""
 
-    def __init__(self, files: BundleFiles, load_budget: Optional[LoadBudget] = None) -> None:
+    def __init__(self, files: BundleFiles, load_budget: Optional[LoadBudget] = None, numerics: Numerics = FAST) -> None:
         self.files = files
         self.info = read_json(files, "bundle.json")
         fmt = self.info.get("format")
@@ -74,6 +75,7 @@ class BundleReader:
             read_bytes=files.read_bytes,
             formatted_file=self.formatted_file,
             load_budget=load_budget or LoadBudget(DEFAULT_MAX_UNPACKED_BYTES),
+            numerics=numerics,
         )
 
     def load_root(self) -> Op:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap.attributes import Attributes
 from flink_ml_udf.mleap.budget import LoadBudget
+from flink_ml_udf.mleap.numerics import FAST, Numerics
 
 if TYPE_CHECKING:  # pragma: no cover
     from flink_ml_udf.mleap.ops.base import Op
@@ -34,6 +35,11 @@ class ModelSpec:
     folder: str
     context: str
     bundle: "BundleContext" = field(repr=False)
+
+    @property
+    def numerics(self) -> "Numerics":
+        """The dot-product kernels this model was loaded with (chosen once per bundle at load)."""
+        return self.bundle.numerics
 
     def reserve(self, size: int, what: str, attribute: Optional[str] = None) -> None:
         """Account ``size`` bytes that ``what`` (built from ``attribute``, if one) takes at load, before
@@ -110,6 +116,8 @@ class BundleContext:
     formatted_file: Callable[[str, str], str]
     # What ops may allocate at load from attribute sizes (flink_ml_udf.mleap.budget).
     load_budget: LoadBudget = field(default_factory=lambda: LoadBudget(1 << 30))
+    # The dot-product kernels every op of this bundle keeps (flink_ml_udf.mleap.numerics).
+    numerics: Numerics = FAST
 
 
 def _ports(sockets: List[Socket]) -> str:

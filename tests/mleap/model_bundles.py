@@ -29,8 +29,8 @@ def model_node(
     )
 
 
-def load(tmp_path, node: bw.Node):
-    return load_bundle(bw.write_bundle(tmp_path / "b", node))
+def load(tmp_path, node: bw.Node, numerics: str = "fast"):
+    return load_bundle(bw.write_bundle(tmp_path / "b", node), numerics=numerics)
 
 
 def score(model, x: np.ndarray) -> Dict[str, np.ndarray]:

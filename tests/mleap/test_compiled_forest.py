@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from flink_ml_udf.errors import ScoringError
-from flink_ml_udf.mleap import blas, load_bundle
+from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.compiled.forest import BoostedSum, ForestSum, tree_depths
+from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.kernels import seq_sum
 from flink_ml_udf.mleap.ops.trees import vote_shares
 from flink_ml_udf.mleap.trees import TreeEnsemble, parse_tree_json

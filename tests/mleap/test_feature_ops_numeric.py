@@ -14,16 +14,16 @@ import pytest
 import scipy.fft
 
 from flink_ml_udf.errors import BundleError, ScoringError
-from flink_ml_udf.mleap import Frame, blas, load_bundle
+from flink_ml_udf.mleap import Frame, load_bundle
 from flink_ml_udf.mleap.types import DOUBLE, DOUBLE_NOT_NULL, DataType, vector
 from tests import bundle_writer as bw
 
 INF = float("inf")
 
 
-def op_model(tmp_path, op, attributes, inputs=(("input", "x"),), outputs=(("output", "y"),)):
+def op_model(tmp_path, op, attributes, inputs=(("input", "x"),), outputs=(("output", "y"),), numerics="fast"):
     node = bw.Node("n", op, attributes, inputs=list(inputs), outputs=list(outputs))
-    return load_bundle(bw.write_bundle(tmp_path / "b", node))
+    return load_bundle(bw.write_bundle(tmp_path / "b", node), numerics=numerics)
 
 
 def run(model, **columns):
@@ -684,7 +684,7 @@ def netlib_ddot(x, y):
     return total
 
 
-def brp_model(tmp_path, units):
+def brp_model(tmp_path, units, numerics="fast"):
     return op_model(
         tmp_path,
         "bucketed_random_projection_lsh",
@@ -693,6 +693,7 @@ def brp_model(tmp_path, units):
             "bucket_length": bw.double(2.0),
             "input_size": {"int": len(units[0])},
         },
+        numerics=numerics,
     )
 
 
@@ -708,13 +709,9 @@ def test_bucketed_random_projection_lsh(tmp_path):
 
 def test_bucketed_random_projection_lsh_jvm_summation_order(tmp_path):
     units = [[1.0] * 9]
-    model = brp_model(tmp_path, units)
+    model = brp_model(tmp_path, units, numerics="jvm")
     row = [1e16, 1e16, -1e16, -1e16, 1.0, 1.0, 1.0, 1.0, 4.5]  # the order of the sum decides the hash
     expected = math.floor(netlib_ddot(row, units[0]) / 2.0)
     assert expected == 2 and math.floor(sum(row) / 2.0) == 4
-    blas.use_jvm_dot(True)
-    try:
-        frame = run(model, x=np.array([row]))
-    finally:
-        blas.use_jvm_dot(False)
+    frame = run(model, x=np.array([row]))
     assert out(frame)[0, 0, 0] == expected

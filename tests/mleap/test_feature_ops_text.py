@@ -18,7 +18,7 @@ from sklearn.utils import murmurhash3_32
 from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import Frame, load_bundle, murmur3
 from flink_ml_udf.mleap.compiled.murmur3 import hash_offsets
-from flink_ml_udf.mleap.ops.java_text import java_double_string, java_regex, java_split
+from flink_ml_udf.mleap.ops.java_text import java_regex, java_split
 from flink_ml_udf.mleap.types import DataType
 from tests import bundle_writer as bw
 
@@ -139,25 +139,6 @@ def test_java_regex_dialect():
     assert java_regex(r"a.b").findall("a\rb a\nb a-b") == ["a-b"]  # Java's '.' stops at \r too
     assert java_regex(r"(?s)a.b").findall("a\rb") == ["a\rb"]
     assert java_regex(r"(?i)straße").findall("STRASSE Straße STRAßE") == ["Straße", "STRAßE"]
-
-
-@pytest.mark.parametrize(
-    "value, text",
-    [
-        (1.0, "1.0"),
-        (1e7, "1.0E7"),
-        (1e-4, "1.0E-4"),
-        (0.001, "0.001"),
-        (123.456, "123.456"),
-        (-0.0, "-0.0"),
-        (12345678.9, "1.23456789E7"),
-        (float("nan"), "NaN"),
-        (float("inf"), "Infinity"),
-        (9999999.0, "9999999.0"),
-    ],
-)
-def test_java_double_string(value, text):
-    assert java_double_string(value) == text
 
 
 # -- tokenizer --------------------------------------------------------------------------------------

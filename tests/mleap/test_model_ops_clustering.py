@@ -11,7 +11,6 @@ from scipy.stats import multivariate_normal
 from sklearn.cluster import KMeans as SkKMeans
 
 from flink_ml_udf.errors import BundleError, ScoringError
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.cluster_tree import parse_cluster_tree_json, parse_cluster_tree_pb
 from flink_ml_udf.mleap.types import INTEGER_NOT_NULL, vector
 from tests import bundle_writer as bw
@@ -82,8 +81,8 @@ def cluster_tree_json(nodes):
     )
 
 
-def bisecting_model(tmp_path, text):
-    return load(tmp_path, model_node("bisecting_k_means", {}, files={"tree.json": text}))
+def bisecting_model(tmp_path, text, numerics="fast"):
+    return load(tmp_path, model_node("bisecting_k_means", {}, files={"tree.json": text}), numerics)
 
 
 def expected_bisecting(x):
@@ -100,14 +99,10 @@ def expected_bisecting(x):
 
 @pytest.mark.parametrize("jvm_order", [False, True])
 def test_bisecting_k_means_walks_the_tree(tmp_path, jvm_order):
-    model = bisecting_model(tmp_path, cluster_tree_json(TREE))
+    model = bisecting_model(tmp_path, cluster_tree_json(TREE), "jvm" if jvm_order else "fast")
     rng = np.random.default_rng(5)
     x = rng.normal(0, 3, (400, 2))
-    blas.use_jvm_dot(jvm_order)
-    try:
-        prediction = score(model, x)["prediction"]
-    finally:
-        blas.use_jvm_dot(False)
+    prediction = score(model, x)["prediction"]
     np.testing.assert_array_equal(prediction, expected_bisecting(x))
     assert model.input("features").dtype == vector(2) and model.output("prediction").dtype == INTEGER_NOT_NULL
 

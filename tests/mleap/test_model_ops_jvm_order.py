@@ -1,4 +1,4 @@
-"""With ``blas.use_jvm_dot(True)`` the model ops sum in netlib ``Java11BLAS``'s order, to the bit.
+"""Loaded with ``numerics="jvm"`` the model ops sum in netlib ``Java11BLAS``'s order, to the bit.
 
 The references here are scalar re-statements of models.md §6.2-6.4 on top of the exact rational
 ``fma_exact``: independent of the vectorized kernels the ops use.
@@ -7,20 +7,17 @@ The references here are scalar re-statements of models.md §6.2-6.4 on top of th
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap import load_bundle
+from flink_ml_udf.mleap.jvm import blas
 from tests import bundle_writer as bw
 from tests.mleap.model_bundles import load, model_node, regression_tree, score
 
 fma = blas.fma_exact
 
 
-@pytest.fixture
-def jvm_order():
-    blas.use_jvm_dot(True)
-    yield
-    blas.use_jvm_dot(False)
+def load_jvm(tmp_path, node):
+    return load(tmp_path, node, numerics="jvm")
 
 
 def ref_ddot(x, y) -> float:
@@ -71,7 +68,7 @@ def awkward_rows(rng, rows, width, sparse_rows=0):
     return x
 
 
-def test_svm_margin_uses_ddot_for_dense_and_sdot_for_sparse_rows(tmp_path, jvm_order):
+def test_svm_margin_uses_ddot_for_dense_and_sdot_for_sparse_rows(tmp_path):
     rng = np.random.default_rng(1)
     w = rng.normal(0, 1, 11) * 10.0 ** rng.integers(-5, 6, 11)
     node = model_node(
@@ -80,13 +77,13 @@ def test_svm_margin_uses_ddot_for_dense_and_sdot_for_sparse_rows(tmp_path, jvm_o
         outputs=("raw_prediction", "prediction"),
     )
     x = awkward_rows(rng, 200, 11, sparse_rows=50)
-    raw = score(load(tmp_path, node), x)["raw_prediction"][:, 1]
+    raw = score(load_jvm(tmp_path, node), x)["raw_prediction"][:, 1]
     expected = [(ref_sdot(row, w) if i < 50 else ref_ddot(row, w)) + 0.1 for i, row in enumerate(x)]
     np.testing.assert_array_equal(raw, expected)
     assert not np.array_equal(raw[50:], x[50:] @ w + 0.1)  # numpy's order differs somewhere
 
 
-def test_gbt_regression_sums_trees_with_ddot(tmp_path, jvm_order):
+def test_gbt_regression_sums_trees_with_ddot(tmp_path):
     leaves = [1e8 + 0.3, -7.77e-3, 12345.678, 0.1, -1e8, 3.3e-9, 42.0]
     weights = [1.0, 0.1, 0.1, 0.3, 0.1, 0.7, 0.1]
     trees = {
@@ -102,11 +99,11 @@ def test_gbt_regression_sums_trees_with_ddot(tmp_path, jvm_order):
         },
         submodels=trees,
     )
-    out = score(load(tmp_path, node), np.array([[-1.0], [1.0]]))["prediction"]
+    out = score(load_jvm(tmp_path, node), np.array([[-1.0], [1.0]]))["prediction"]
     np.testing.assert_array_equal(out, [ref_ddot(leaves, weights), ref_ddot([-v * 0.37 for v in leaves], weights)])
 
 
-def test_naive_bayes_raw_is_a_gemv_then_pi(tmp_path, jvm_order):
+def test_naive_bayes_raw_is_a_gemv_then_pi(tmp_path):
     rng = np.random.default_rng(4)
     k, f = 3, 9
     theta = np.log(rng.dirichlet(np.ones(f), k))
@@ -123,12 +120,12 @@ def test_naive_bayes_raw_is_a_gemv_then_pi(tmp_path, jvm_order):
         outputs=("raw_prediction", "prediction"),
     )
     x = np.abs(awkward_rows(rng, 100, f))
-    raw = score(load(tmp_path, node), x)["raw_prediction"]
+    raw = score(load_jvm(tmp_path, node), x)["raw_prediction"]
     expected = [np.array(ref_gemv(theta, row, np.zeros(k))) + pi for row in x]
     np.testing.assert_array_equal(raw, expected)
 
 
-def test_mlp_without_hidden_layer_raw_is_a_sequential_fma_sum(tmp_path, jvm_order):
+def test_mlp_without_hidden_layer_raw_is_a_sequential_fma_sum(tmp_path):
     rng = np.random.default_rng(6)
     f, k = 6, 3
     matrix = rng.normal(0, 1, (k, f)) * 10.0 ** rng.integers(-4, 5, (k, f))
@@ -139,7 +136,7 @@ def test_mlp_without_hidden_layer_raw_is_a_sequential_fma_sum(tmp_path, jvm_orde
         outputs=("raw_prediction", "prediction"),
     )
     x = awkward_rows(rng, 100, f)
-    raw = score(load(tmp_path, node), x)["raw_prediction"]
+    raw = score(load_jvm(tmp_path, node), x)["raw_prediction"]
     expected = []
     for row in x:
         out = []
@@ -159,13 +156,9 @@ def test_k_means_agrees_in_both_modes(tmp_path):
         "cluster_centers": {"type": "list", "tensor": [bw.tensor(c) for c in centers]},
         "num_features": bw.long(6),
     }
-    model = load(tmp_path, model_node("k_means", attributes))
+    path = bw.write_bundle(tmp_path / "b", model_node("k_means", attributes))
     x = awkward_rows(rng, 300, 6, sparse_rows=100) * 1e-3
-    default = score(model, x)["prediction"]
-    blas.use_jvm_dot(True)
-    try:
-        jvm = score(model, x)["prediction"]
-    finally:
-        blas.use_jvm_dot(False)
+    default = score(load_bundle(path), x)["prediction"]
+    jvm = score(load_bundle(path, numerics="jvm"), x)["prediction"]
     np.testing.assert_array_equal(default, jvm)
     np.testing.assert_array_equal(default, np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(-1), axis=1))

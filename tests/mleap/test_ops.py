@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder as SkOneHotEncoder
 
 from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap import Frame, load_bundle
-from flink_ml_udf.mleap.types import DOUBLE, STRING, vector
+from flink_ml_udf.mleap.types import DOUBLE, STRING, DataType, vector
 from tests import bundle_writer as bw
 
 
@@ -97,6 +97,28 @@ def test_string_indexer_mark_policy_rejects_only_bad_rows(tmp_path):
         "node indexer (string_indexer): input column 'city' is null (1 rows)",
         "node indexer (string_indexer): unseen label in column 'city' (handle_invalid is 'error') (1 rows)",
     ]
+
+
+def test_string_indexer_casts_a_double_column_as_java_does(tmp_path):
+    """A numeric input is cast with Java's ``Double.toString`` (features.md, string_indexer): the labels a
+    Spark StringIndexer fitted on a double column are these strings, not Python's ``repr`` ('10000000.0')."""
+    labels = ["1.0E7", "1.0E-5", "-0.0", "NaN", "0.0", "1.5", "1.0E-4", "0.001", "1.23456789E8"]
+    model = indexer_model(tmp_path, labels, handle_invalid="keep")
+    frame = Frame(11)
+    values = np.array([1e7, 1e-5, -0.0, np.nan, 0.0, 1.5, 1e-4, 0.001, 123456789.0, 10000000.5, np.nan])
+    nulls = np.zeros(11, dtype=bool)
+    nulls[10] = True  # a null row holds NaN in the frame: still a null (the extra index), never the label "NaN"
+    frame.add("city", values, DOUBLE, nulls=nulls)
+    model.transform(frame)
+    np.testing.assert_array_equal(frame.get("city_index", "t"), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9])
+
+
+def test_string_indexer_casts_a_long_column_without_a_fraction(tmp_path):
+    model = indexer_model(tmp_path, ["3", "-7", "3.0"])
+    frame = Frame(2)
+    frame.add("city", np.array([3.0, -7.0]), DataType("long"))
+    model.transform(frame)
+    np.testing.assert_array_equal(frame.get("city_index", "t"), [0.0, 1.0])
 
 
 # -- one_hot_encoder -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Dict
 import numpy as np
 import pytest
 
-from flink_ml_udf.mleap import blas, load_bundle
+from flink_ml_udf.mleap import load_bundle
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.leapframe import frame_from_json
 
@@ -88,12 +88,8 @@ def airbnb_lr_jvm_recipe() -> float:
 
 @pytest.mark.parametrize("jvm_dot", [False, True])
 def test_airbnb_linear_regression_follows_the_jvm_recipe(jvm_dot: bool) -> None:
-    model = load_bundle(str(DATA / "airbnb.model.lr.zip"))
-    blas.use_jvm_dot(jvm_dot)
-    try:
-        frame = model.transform(airbnb_frame())
-    finally:
-        blas.use_jvm_dot(False)
+    model = load_bundle(str(DATA / "airbnb.model.lr.zip"), numerics="jvm" if jvm_dot else "fast")
+    frame = model.transform(airbnb_frame())
     price = frame.get("price_prediction", "test")[0]
     expected = airbnb_lr_jvm_recipe()
     assert expected == 232.62463916840318

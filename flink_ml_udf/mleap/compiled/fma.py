@@ -1,6 +1,6 @@
 """``fma(a, b, c)``: ``a * b + c`` rounded once, for compiled kernels that follow the JVM's BLAS.
 
-netlib's ``Java11BLAS`` accumulates with ``Math.fma``; :mod:`flink_ml_udf.mleap.blas` emulates it
+netlib's ``Java11BLAS`` accumulates with ``Math.fma``; :mod:`flink_ml_udf.mleap.jvm.blas` emulates it
 in numpy, and compiled code gets the real thing: LLVM's ``llvm.fma.f64`` intrinsic, one hardware
 instruction where the CPU has FMA and libm's correctly rounded ``fma`` otherwise. Either way the
 result is the exactly rounded one, the same bits as ``blas.fma``.

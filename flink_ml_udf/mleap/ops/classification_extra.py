@@ -16,12 +16,12 @@ from typing import List, Tuple
 import numpy as np
 
 from flink_ml_udf.errors import BundleError
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.kernels import argmax_total_order, normalize_rows, rows_times
+from flink_ml_udf.mleap.jvm import blas
+from flink_ml_udf.mleap.kernels import argmax_total_order, normalize_rows
 from flink_ml_udf.mleap.ops.base import Column, op_class, register
 from flink_ml_udf.mleap.ops.model_base import Classifier
-from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, features_gemv
+from flink_ml_udf.mleap.ops.model_kernels import ExactWidth
 from flink_ml_udf.mleap.spec import NodeSpec, Socket
 from flink_ml_udf.mleap.types import DOUBLE, vector
 
@@ -80,7 +80,7 @@ class NaiveBayes(ExactWidth, Classifier):
         return x
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        raw = features_gemv(x, self.weights, np.zeros(len(self.weights))) + self.pi
+        raw = self.numerics.features_gemv(x, self.weights, np.zeros(len(self.weights))) + self.pi
         return raw if self.negative_sum is None else raw + self.negative_sum
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
@@ -123,7 +123,7 @@ class MultiLayerPerceptronClassifier(ExactWidth, Classifier):
         a = x
         last = len(self.layers) - 1
         for i, (matrix, bias) in enumerate(self.layers):
-            z = _affine(a, matrix, bias)
+            z = self.numerics.layer_affine(a, matrix, bias)
             if i == last:
                 return z
             with np.errstate(over="ignore"):
@@ -136,23 +136,6 @@ class MultiLayerPerceptronClassifier(ExactWidth, Classifier):
         with np.errstate(over="ignore", invalid="ignore"):
             e = np.exp(raw - top)
             return e / e.sum(axis=1, keepdims=True)
-
-
-def _affine(a: np.ndarray, matrix: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """``bias + matrix · a`` per row. In the JVM order (``blas.use_jvm_dot(True)``) this is netlib
-    ``Java11BLAS.dgemm`` NN with one column: a sequential fma sum per output over blocks of the
-    inputs (one block unless outputs x inputs >= 1e6), each block's sum added to the bias-filled output."""
-    if not blas.jvm_dot_enabled():
-        return rows_times(a, matrix.T) + bias
-    n_out, n_in = matrix.shape
-    block = n_in if n_out * n_in < 1_000_000 else 4 * -(-min(500, n_in) // 4)
-    out = np.broadcast_to(bias, (len(a), n_out)).copy()
-    for start in range(0, n_in, block):
-        partial = np.zeros((len(a), n_out))
-        for i in range(start, min(start + block, n_in)):  # a loop over inputs, each step covers all rows
-            partial = blas.fma(matrix[:, i][None, :], a[:, i : i + 1], partial)
-        out = out + partial
-    return out
 
 
 # -- linear SVMs -----------------------------------------------------------------------------------
@@ -174,7 +157,7 @@ class _LinearMargin(ExactWidth, Classifier):
         super().__init__(spec, self.coefficients.size, 2)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return features_dot(x, self.coefficients) + self.intercept
+        return self.numerics.features_dot(x, self.coefficients) + self.intercept
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         m = self.margin(x)

@@ -7,16 +7,17 @@ always Euclidean, as in MLeap: Spark's ``distanceMeasure`` (cosine) is neither w
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.cluster_tree import ClusterTree, parse_cluster_tree_json, parse_cluster_tree_pb
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm.vectors import squared_norms as jvm_squared_norms
 from flink_ml_udf.mleap.kernels import EPSILON, argmax_first, argmin_total_order
+from flink_ml_udf.mleap.numerics import FAST
 from flink_ml_udf.mleap.ops.base import Column, register
-from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, squared_norms
+from flink_ml_udf.mleap.ops.model_kernels import ExactWidth
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import INTEGER_NOT_NULL, vector
 
@@ -31,12 +32,14 @@ def fast_squared_distance(
     x_norm: np.ndarray,
     dot: np.ndarray,
     sparse: Optional[np.ndarray] = None,
+    squared_norms: Callable[[np.ndarray], np.ndarray] = FAST.squared_norms,
 ) -> np.ndarray:
     """MLeap's ``LinalgUtils.fastSquaredDistance`` from one ``center`` to every row of ``x``.
 
     ``‖c‖² + ‖x‖² - 2 c·x`` when its error bound is below :data:`PRECISION`; otherwise the direct
     ``Σ (c - x)²`` (computed only where needed), except that rows the JVM holds as sparse vectors
-    (``sparse``) first try the clamped formula with a second, tighter bound.
+    (``sparse``) first try the clamped formula with a second, tighter bound. ``squared_norms`` is
+    the model's own (its numerics).
     """
     total = center_norm * center_norm + x_norm * x_norm
     gap = center_norm - x_norm
@@ -52,15 +55,6 @@ def fast_squared_distance(
     if not fast.all():
         distance = np.where(fast, distance, squared_norms(center - x))
     return distance
-
-
-def _norms(x: np.ndarray) -> np.ndarray:
-    return np.sqrt(squared_norms(x))
-
-
-def _sparse_rows(x: np.ndarray) -> Optional[np.ndarray]:
-    """Rows the JVM would hold sparse (its distance code branches on that), in the JVM-order mode."""
-    return blas.stored_sparse(x) if blas.jvm_dot_enabled() else None
 
 
 class _Clustering(ExactWidth):
@@ -92,23 +86,26 @@ class KMeans(_Clustering):
         if len(widths) != 1:
             raise attrs.error("cluster_centers", f"centers differ in length: {sorted(widths)}")
         self.centers = np.stack(centers)
-        self.center_norms = np.sqrt(_sequential_squared_norms(self.centers))
+        self.center_norms = np.sqrt(jvm_squared_norms(self.centers))
         num_features = attrs.long("num_features")
         if num_features != self.centers.shape[1]:
             raise attrs.error("num_features", f"is {num_features} but the centers have {self.centers.shape[1]} values")
         super().__init__(spec, num_features)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        x_norm = _norms(x)
-        sparse = _sparse_rows(x)
+        kernels = self.numerics
+        x_norm = np.sqrt(kernels.squared_norms(x))
+        sparse = kernels.sparse_rows(x)  # the JVM's distance code branches on it (jvm numerics only)
         best = np.zeros(len(x), dtype=np.int64)
         best_distance = np.full(len(x), np.inf)
         for j, center in enumerate(self.centers):  # a loop over centers; each step covers all rows
             gap = self.center_norms[j] - x_norm
             with np.errstate(invalid="ignore"):
                 candidate = gap * gap < best_distance
-            dot = features_dot(x, center)
-            distance = fast_squared_distance(center, self.center_norms[j], x, x_norm, dot, sparse)
+            dot = kernels.features_dot(x, center)
+            distance = fast_squared_distance(
+                center, self.center_norms[j], x, x_norm, dot, sparse, kernels.squared_norms
+            )
             with np.errstate(invalid="ignore"):
                 better = candidate & (distance < best_distance)
             best[better] = j
@@ -128,8 +125,9 @@ class BisectingKMeans(_Clustering):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         tree = self.tree
-        x_norm = _norms(x)
-        sparse = _sparse_rows(x)
+        kernels = self.numerics
+        x_norm = np.sqrt(kernels.squared_norms(x))
+        sparse = kernels.sparse_rows(x)
         node = np.zeros(len(x), dtype=np.int64)
         for _ in range(tree.depth):  # one level per step
             internal = np.unique(node[tree.children[node, 0] >= 0])
@@ -145,20 +143,13 @@ class BisectingKMeans(_Clustering):
                         tree.norm[kid],
                         xr,
                         x_norm[rows],
-                        features_dot(xr, center),
+                        kernels.features_dot(xr, center),
                         None if sparse is None else sparse[rows],
+                        kernels.squared_norms,
                     )
                 step[rows] = kids[argmin_total_order(distance)]
             node = step
         return tree.index[node]
-
-
-def _sequential_squared_norms(rows: np.ndarray) -> np.ndarray:
-    """``Σ v²`` per row as a running sum in index order (Spark's ``Vectors.norm``): cheap at load."""
-    total = np.zeros(len(rows))
-    for i in range(rows.shape[1]):
-        total = total + rows[:, i] * rows[:, i]
-    return total
 
 
 def read_cluster_tree(spec: NodeSpec) -> ClusterTree:

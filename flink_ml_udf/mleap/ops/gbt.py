@@ -4,7 +4,7 @@ Both are a weighted sum of regression trees (leaf ``[value]``) over the shared :
 unlike random forests the ``tree_weights`` do count (Spark writes 1.0 for the first tree and the
 step size for the rest). The classifier turns the margin into Spark's LogLoss probability. The
 weighted sum is always the JVM's (``Java11BLAS.ddot``: four fma lanes), fused into the compiled
-traversal, so it needs no ``blas.use_jvm_dot`` and costs less than numpy's ``@`` over a
+traversal, so it ignores the ``numerics`` choice and costs less than numpy's ``@`` over a
 (rows, trees) matrix would.
 """
 

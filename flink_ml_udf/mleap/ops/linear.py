@@ -7,7 +7,7 @@ import numpy as np
 from flink_ml_udf.mleap.kernels import seq_sum
 from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Classifier, Regressor
-from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot, features_gemv
+from flink_ml_udf.mleap.ops.model_kernels import ExactWidth
 from flink_ml_udf.mleap.spec import NodeSpec
 
 
@@ -20,7 +20,7 @@ class LinearRegression(ExactWidth, Regressor):
         super().__init__(spec, self.coefficients.size)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return features_dot(x, self.coefficients) + self.intercept
+        return self.numerics.features_dot(x, self.coefficients) + self.intercept
 
 
 @register("logistic_regression")
@@ -41,7 +41,7 @@ class BinaryLogisticRegression(ExactWidth, Classifier):
         self.thresholds = None  # binary LR ignores a thresholds list; it has its own threshold
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return features_dot(x, self.coefficients) + self.intercept
+        return self.numerics.features_dot(x, self.coefficients) + self.intercept
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         m = self.margin(x)
@@ -80,7 +80,7 @@ class MultinomialLogisticRegression(ExactWidth, Classifier):
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         # With the JVM order on, the intercepts are gemv's starting value, not a final add.
-        return features_gemv(x, self.coefficients, self.intercepts)
+        return self.numerics.features_gemv(x, self.coefficients, self.intercepts)
 
     def raw_to_probability(self, raw: np.ndarray) -> np.ndarray:
         # MLeap subtracts the row maximum only when it is positive; an infinite maximum is one-hot.

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.kernels import rows_times
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.vector_ops import vector_input
 from flink_ml_udf.mleap.spec import NodeSpec
@@ -25,18 +23,10 @@ def wrap_int32(values: np.ndarray) -> np.ndarray:
     return ((values + 2**31) & 0xFFFFFFFF) - 2**31
 
 
-def projections(x: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """``dot(x, u_j)`` for every row and unit vector: numpy's ``@``, or with ``blas.use_jvm_dot(True)``
-    Spark's ``BLAS.dot`` to the bit (netlib's fma-based ``ddot``, or ``sdot`` for rows the JVM
-    holds sparse), which matters only for a dot landing on a bucket boundary."""
-    if blas.jvm_dot_enabled():
-        return np.stack([blas.jvm_dot(x, unit) for unit in units], axis=1).reshape(len(x), len(units))
-    return rows_times(x, units.T)
-
-
 class HashOp(Op):
     def __init__(self, spec: NodeSpec, size: int) -> None:
         super().__init__(spec)
+        self.numerics = spec.numerics
         self.size = size
         self.inputs.append(Column(spec.input("input"), vector(size)))
         self.outputs.append(Column(spec.output("output"), DataType("double", "tensor", (size, 1))))
@@ -99,7 +89,8 @@ class MinHashLSH(HashOp):
 
 @register("bucketed_random_projection_lsh")
 class BucketedRandomProjectionLSH(HashOp):
-    """``floor(dot(x, u_j) / bucket_length)`` per random unit vector ``u_j``."""
+    """``floor(dot(x, u_j) / bucket_length)`` per random unit vector ``u_j``, the dots by the model's
+    numerics (the JVM's exact order matters only for a dot landing on a bucket boundary)."""
 
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
@@ -118,4 +109,4 @@ class BucketedRandomProjectionLSH(HashOp):
 
     def hashes(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor(projections(x, self.units) / self.bucket_length)
+            return np.floor(self.numerics.features_dot_each(x, self.units) / self.bucket_length)

@@ -18,7 +18,7 @@ from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import java_binary_search
 from flink_ml_udf.mleap.ops.base import Column, register
 from flink_ml_udf.mleap.ops.model_base import Regressor
-from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot
+from flink_ml_udf.mleap.ops.model_kernels import ExactWidth
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, vector
 
@@ -120,7 +120,7 @@ class AFTSurvivalRegression(ExactWidth, Regressor):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            return np.exp(features_dot(x, self.coefficients) + self.intercept)
+            return np.exp(self.numerics.features_dot(x, self.coefficients) + self.intercept)
 
     def transform(self, frame: Frame) -> None:
         prediction = self.predict(self.features(frame))
@@ -204,7 +204,7 @@ class GeneralizedLinearRegression(ExactWidth, Regressor):
             self.outputs.append(Column(self.link_column, DOUBLE_NOT_NULL))
 
     def eta(self, x: np.ndarray) -> np.ndarray:
-        return features_dot(x, self.coefficients) + self.intercept
+        return self.numerics.features_dot(x, self.coefficients) + self.intercept
 
     def fitted(self, eta: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):

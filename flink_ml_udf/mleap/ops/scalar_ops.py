@@ -13,6 +13,7 @@ import numpy as np
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm.order import total_order_keys
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE, DOUBLE_NOT_NULL, DataType
@@ -30,13 +31,6 @@ def scalar_input(op: Op, frame: Frame, column: Column) -> np.ndarray:
     if not column.dtype.nullable:
         frame.require_non_null(column.name, op.who)
     return values
-
-
-def total_order_key(values: np.ndarray) -> np.ndarray:
-    """Map doubles to int64 keys ordered like Java's ``Double.compare`` (``-0.0 < 0.0``), which is the
-    order ``Arrays.binarySearch`` uses to break ties between equal-comparing values."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
-    return bits ^ ((bits >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
 
 
 def java_round(x: np.ndarray) -> np.ndarray:
@@ -92,7 +86,7 @@ class Bucketizer(Op):
         if self.handle_invalid not in HANDLE_INVALID:
             raise attrs.error("handle_invalid", f"{self.handle_invalid!r} is not one of {', '.join(HANDLE_INVALID)}")
         self.splits = splits
-        self.keys = total_order_key(splits)
+        self.keys = total_order_keys(splits)
         self.inputs.append(Column(spec.input("input"), DataType("double", nullable=False)))
         self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
 
@@ -100,8 +94,8 @@ class Bucketizer(Op):
         x = scalar_input(self, frame, self.inputs[0])
         count = len(self.splits)
         nan = np.isnan(x)
-        position = np.searchsorted(self.keys, total_order_key(x), side="left")
-        hit = np.take(self.keys, np.minimum(position, count - 1)) == total_order_key(x)
+        position = np.searchsorted(self.keys, total_order_keys(x), side="left")
+        hit = np.take(self.keys, np.minimum(position, count - 1)) == total_order_keys(x)
         bucket = np.where(hit, position, position - 1).astype(np.float64)
         bucket[x == self.splits[-1]] = count - 2
         outside = ~nan & ~hit & ((position == 0) | (position == count)) & (x != self.splits[-1])

@@ -10,8 +10,9 @@ import pandas as pd
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm.text import java_strings
 from flink_ml_udf.mleap.ops.base import Column, Op, register
-from flink_ml_udf.mleap.ops.java_text import JavaRegexError, java_regex, java_string_of
+from flink_ml_udf.mleap.ops.java_text import JavaRegexError, java_regex
 from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, object_column, read_strings
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, STRING, DataType, vector
@@ -26,10 +27,7 @@ def _labels_as_strings(op: Op, frame: Frame, column: str) -> np.ndarray:
     values = frame.get(column, op.who)
     if values.dtype == object:
         return values
-    base = frame.type_of(column).base
-    strings = np.array([java_string_of(v, base) for v in values], dtype=object)
-    strings[null_mask(frame, column)] = None
-    return strings
+    return java_strings(values, frame.type_of(column).base, null_mask(frame, column))
 
 
 @register("string_map")

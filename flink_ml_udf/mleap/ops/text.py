@@ -14,6 +14,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm.text import java_string_of
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.java_text import (
     JavaRegexError,
@@ -22,7 +23,6 @@ from flink_ml_udf.mleap.ops.java_text import (
     java_lower,
     java_regex,
     java_split,
-    java_string_of,
     utf16_length,
 )
 from flink_ml_udf.mleap.spec import NodeSpec

@@ -17,10 +17,10 @@ import pandas as pd
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap import murmur3
-from flink_ml_udf.mleap.blas import fma
 from flink_ml_udf.mleap.frame import Frame
+from flink_ml_udf.mleap.jvm import blas
+from flink_ml_udf.mleap.jvm.text import java_string_of
 from flink_ml_udf.mleap.ops.base import Column, Op, register
-from flink_ml_udf.mleap.ops.java_text import java_string_of
 from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, read_token_lists
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
@@ -41,22 +41,6 @@ def count_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, width: int)
     cells, counts = np.unique(rows.astype(np.int64) * width + columns, return_counts=True)
     out.reshape(-1)[cells] = counts
     return out
-
-
-def java_ddot_self(values: np.ndarray) -> np.ndarray:
-    """Row-wise ``dot(x, x)`` as netlib ``Java11BLAS.ddot`` computes it for a dense vector (what
-    Spark's ``BLAS.dot`` runs on the JVM MLeap uses): four interleaved fused multiply-add partial
-    sums over the multiple-of-4 prefix, combined ``((s0 + s1) + s2) + s3``, then the remainder."""
-    columns = np.ascontiguousarray(values.T)  # a loop over columns, vectorized over rows
-    n = len(columns)
-    bound = n - n % 4
-    lanes = np.zeros((4, values.shape[0]))
-    for j in range(0, bound, 4):
-        lanes = fma(columns[j : j + 4], columns[j : j + 4], lanes)
-    total = 0.0 + (((lanes[0] + lanes[1]) + lanes[2]) + lanes[3])
-    for j in range(bound, n):
-        total = fma(columns[j], columns[j], total)
-    return total
 
 
 def token_positions(op: Op, frame: Frame, index: pd.Index):
@@ -260,6 +244,6 @@ class WordToVector(Op):
                 values = sums * reciprocal[:, None]  # multiply by the reciprocal, as MLeap's scal
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                values = sums / np.sqrt(java_ddot_self(sums))[:, None]  # all-OOV: 0/0 = NaN, as MLeap
+                values = sums / np.sqrt(blas.ddot_j11(sums, sums))[:, None]  # all-OOV: 0/0 = NaN, as MLeap
         values[empty] = 0.0  # an empty sentence is an empty sparse vector
         frame.add(self.outputs[0].name, values, self.outputs[0].dtype)

@@ -19,10 +19,9 @@ The transformations are exact only away from overflow and underflow, so elements
 range (non-finite, tiny non-zero products, huge values) are recomputed one by one with exact
 rational arithmetic (:func:`fma_exact`); real feature data practically never goes there.
 
-This path costs far more than ``@`` (see bench/runtime_bench.py), so it is off by default:
-``use_jvm_dot(True)`` makes ``linear_regression`` and ``logistic_regression`` use it. GBT models
-need no switch: their compiled traversal sums with the real fma in this order
-(:mod:`flink_ml_udf.mleap.compiled.forest`).
+This path costs far more than ``@`` (see bench/runtime_bench.py), so a model uses it only when
+loaded with ``numerics="jvm"`` (:mod:`flink_ml_udf.mleap.numerics`). GBT models need no choice:
+their compiled traversal sums with the real fma in this order (:mod:`flink_ml_udf.mleap.compiled.forest`).
 """
 
 from __future__ import annotations
@@ -36,19 +35,6 @@ _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's splitter for 53-bit significands
 _SPLIT_LIMIT = 2.0**995  # above this, _SPLIT * x can overflow
 _BIG = 2.0**1000  # sums near the overflow threshold leave the safe range
 _TINY = 2.0**-900  # below this, a product's low half can underflow
-
-_jvm_dot = False
-
-
-def use_jvm_dot(enabled: bool) -> None:
-    """Choose the JVM's exact summation order (True) or numpy's faster ``@`` (False, default)."""
-    global _jvm_dot
-    _jvm_dot = bool(enabled)
-
-
-def jvm_dot_enabled() -> bool:
-    return _jvm_dot
-
 
 # --- exact fma -----------------------------------------------------------------------------
 
@@ -136,23 +122,26 @@ def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def ddot_j11(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row of ``x`` (rows, n) dotted with ``y`` (n,) as netlib ``Java11BLAS.ddot`` does."""
+    """Each row of ``x`` (rows, n) dotted with ``y`` as netlib ``Java11BLAS.ddot`` does: four
+    interleaved fma partial sums over the multiple-of-4 prefix, combined ``((s0 + s1) + s2) + s3``,
+    then the remainder. ``y`` is one vector (n,) for every row, or one per row (rows, n)."""
     x = np.asarray(x, np.float64)
     rows, n = x.shape
     if n == 0:
         return np.zeros(rows)
     xt = np.ascontiguousarray(x.T)  # (n, rows): each step reads contiguous column blocks
+    y = np.asarray(y, np.float64)
+    yt = y[:, None] if y.ndim == 1 else np.ascontiguousarray(y.T)  # (n, 1) or (n, rows)
     n4 = n - n % 4
     if n4:
         lanes = np.zeros((4, rows))
-        y4 = y[:, None]
         for i in range(0, n4, 4):
-            lanes = fma(xt[i : i + 4], y4[i : i + 4], lanes)
+            lanes = fma(xt[i : i + 4], yt[i : i + 4], lanes)
         total = 0.0 + (((lanes[0] + lanes[1]) + lanes[2]) + lanes[3])
     else:
         total = np.zeros(rows)
     for i in range(n4, n):
-        total = fma(xt[i], y[i], total)
+        total = fma(xt[i], yt[i], total)
     return total
 
 
@@ -222,4 +211,25 @@ def jvm_margins(x: np.ndarray, matrix: np.ndarray, start: np.ndarray) -> np.ndar
         out[sparse] = sparse_gemv(x[sparse], matrix, start)
     if not sparse.all():
         out[~sparse] = gemv_j11(x[~sparse], matrix, start)
+    return out
+
+
+def jvm_dot_each(x: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``BLAS.dot(row, v_j)`` for every row of ``x`` and every vector ``v_j`` of ``vectors`` (k, n):
+    a (rows, k) array, each column by :func:`jvm_dot`."""
+    return np.stack([jvm_dot(x, v) for v in vectors], axis=1).reshape(len(x), len(vectors))
+
+
+def dgemm_column(a: np.ndarray, matrix: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``bias + matrix · row`` for each row of ``a``, as netlib ``Java11BLAS.dgemm`` NN with one
+    column (Spark's MLP layers): a sequential fma sum per output over blocks of the inputs (one block
+    unless outputs x inputs >= 1e6), each block's sum added to the bias-filled output."""
+    n_out, n_in = matrix.shape
+    block = n_in if n_out * n_in < 1_000_000 else 4 * -(-min(500, n_in) // 4)
+    out = np.broadcast_to(bias, (len(a), n_out)).copy()
+    for start in range(0, n_in, block):
+        partial = np.zeros((len(a), n_out))
+        for i in range(start, min(start + block, n_in)):  # a loop over inputs, each step covers all rows
+            partial = fma(matrix[:, i][None, :], a[:, i : i + 1], partial)
+        out = out + partial
     return out

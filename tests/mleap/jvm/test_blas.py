@@ -1,4 +1,4 @@
-"""The exact fma and the JVM dot products of flink_ml_udf.mleap.blas, checked against exact rationals."""
+"""The exact fma and the JVM dot products of flink_ml_udf.mleap.jvm.blas, checked against exact rationals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from flink_ml_udf.mleap import blas
+from flink_ml_udf.mleap.jvm import blas
 
 
 def rational_fma(a: float, b: float, c: float) -> float:
@@ -131,6 +131,16 @@ def test_ddot_j11_matches_the_scalar_recipe(n: int) -> None:
     assert same_bits(blas.ddot_j11(x, y), expected).all()
 
 
+@pytest.mark.parametrize("n", [0, 3, 4, 7, 20])
+def test_ddot_j11_pairs_rows_with_a_vector_per_row(n: int) -> None:
+    """``y`` of shape (rows, n): each row dotted with its own vector (word2vec's ``dot(sum, sum)``)."""
+    rng = np.random.default_rng(100 + n)
+    x = rng.standard_normal((200, n)) * np.exp(rng.uniform(-5, 5, (200, n)))
+    y = rng.standard_normal((200, n))
+    assert same_bits(blas.ddot_j11(x, y), np.array([reference_ddot(a, b) for a, b in zip(x, y)])).all()
+    assert same_bits(blas.ddot_j11(x, x), np.array([reference_ddot(a, a) for a in x])).all()
+
+
 def test_ddot_j11_differs_from_numpy_matmul() -> None:
     rng = np.random.default_rng(7)
     x, y = rng.standard_normal((1000, 20)), rng.standard_normal(20)
@@ -198,20 +208,17 @@ def test_jvm_margins_dense_and_sparse_rows() -> None:
     assert same_bits(out[:30], sparse_expected).all()
 
 
-def test_model_dots_use_the_jvm_path_when_enabled() -> None:
+def test_model_dots_use_the_jvm_path_when_chosen() -> None:
     from flink_ml_udf.mleap.kernels import rows_times
-    from flink_ml_udf.mleap.ops.model_kernels import features_dot as dot
+    from flink_ml_udf.mleap.numerics import FAST, JVM
 
     rng = np.random.default_rng(10)
     x, y = rng.standard_normal((500, 20)), rng.standard_normal(20)
     # The default path is per row (einsum), not BLAS's @: a row's bits never depend on its batch.
+    dot = FAST.features_dot
     assert same_bits(dot(x, y), rows_times(x, y)).all()
     assert all(same_bits(dot(x[i : i + 1], y), dot(x, y)[i : i + 1]).all() for i in range(0, 500, 7))
-    blas.use_jvm_dot(True)
-    try:
-        assert same_bits(dot(x, y), blas.ddot_j11(x, y)).all()
-    finally:
-        blas.use_jvm_dot(False)
+    assert same_bits(JVM.features_dot(x, y), blas.ddot_j11(x, y)).all()
 
 
 def test_row_products_do_not_depend_on_the_batch() -> None:
