@@ -6,7 +6,8 @@ The same function as :func:`flink_ml_udf.mleap.murmur3.hash_bytes` (Spark's ``ha
 numpy version builds a rows x longest-string matrix and loops over block positions: ~45 ms per
 100 000 ten-byte keys there, ~1 ms here (bench/experiment_bench.py). Arithmetic is in int64,
 masked to 32 bits after every step (a product of two 32-bit values wraps in int64, but its low 32
-bits are the ones Java keeps).
+bits are the ones Java keeps). The step functions repeat the reference's: numba compiles only calls
+to compiled functions, and the reference stays plain Python so that it needs no numba.
 """
 
 from __future__ import annotations
