@@ -11,7 +11,7 @@ from tests.conftest import REPO
 def test_runtime_loaders_config_and_cli_never_import_pyflink():
     modules = ["flink_ml_udf", "flink_ml_udf.config", "flink_ml_udf.loaders", "flink_ml_udf.mleap",
                "flink_ml_udf.bundles", "flink_ml_udf.cli", "flink_ml_udf.flink.signature", "flink_ml_udf.flink.scoring",
-               "flink_ml_udf.config_hocon"]  # fmt: skip
+               "flink_ml_udf.config.hocon"]  # fmt: skip
     code = "import importlib, sys\n"
     code += "".join(f"importlib.import_module({m!r})\n" for m in modules)
     code += "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('pyflink', 'py4j')}))"

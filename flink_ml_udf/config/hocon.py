@@ -34,7 +34,9 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from flink_ml_udf import config as yaml_config
+from flink_ml_udf.config import keys
+from flink_ml_udf.config.entries import AppConfig
+from flink_ml_udf.config.parse import parse_config
 from flink_ml_udf.errors import ConfigError
 from flink_ml_udf.regular_files import read_text_file
 from flink_ml_udf.sources import BUNDLE_SOURCES
@@ -56,28 +58,28 @@ _ARM_CHILDREN = {"reload": "reload", "control": "control"}
 #: Each section: our keys (config.py's own tables, spelled here in camelCase) and the sections below
 #: it (``[]``: a list of them).
 _SECTIONS: Dict[str, Tuple[Tuple[str, ...], Dict[str, str]]] = {
-    "top": (yaml_config.TOP_KEYS, {"mleap": "mleap"}),
-    "mleap": (yaml_config.MLEAP_KEYS, {"udf_registry": "entry[]", **{source: source for source in BUCKET_SOURCES}}),
+    "top": (keys.TOP_KEYS, {"mleap": "mleap"}),
+    "mleap": (keys.MLEAP_KEYS, {"udf_registry": "entry[]", **{source: source for source in BUCKET_SOURCES}}),
     "entry": (
-        yaml_config.ENTRY_KEYS + yaml_config.EXPERIMENT_KEYS,
+        keys.ENTRY_KEYS + keys.EXPERIMENT_KEYS,
         dict(_ARM_CHILDREN, variants="variant[]", shadow="shadow"),
     ),
-    "variant": (yaml_config.VARIANT_KEYS, _ARM_CHILDREN),
-    "shadow": (yaml_config.SHADOW_KEYS, _ARM_CHILDREN),
-    "reload": (yaml_config.RELOAD_KEYS, {}),
-    "control": (yaml_config.CONTROL_KEYS, {}),
-    **{source: (keys + ("bucket",), {}) for source, keys in yaml_config.SOURCE_KEYS.items()},
+    "variant": (keys.VARIANT_KEYS, _ARM_CHILDREN),
+    "shadow": (keys.SHADOW_KEYS, _ARM_CHILDREN),
+    "reload": (keys.RELOAD_KEYS, {}),
+    "control": (keys.CONTROL_KEYS, {}),
+    **{source: (keys + ("bucket",), {}) for source, keys in keys.SOURCE_KEYS.items()},
 }
 #: Our key → its camelCase spelling, for the messages parse_config writes.
 _CAMEL = {key: camel(key) for keys, _ in _SECTIONS.values() for key in keys}
 
 
-def load_hocon_config(path: str, environ: Optional[Mapping[str, str]] = None) -> "yaml_config.AppConfig":
+def load_hocon_config(path: str, environ: Optional[Mapping[str, str]] = None) -> AppConfig:
     """Read, map and validate a HOCON config; one :class:`ConfigError` lists every problem, naming
     the file, the entry and the key as written in the file."""
     document, problems = read_hocon_document(path)
     try:
-        config = yaml_config.parse_config(document, path, environ)
+        config = parse_config(document, path, environ)
     except ConfigError as exc:
         problems += [_in_camel_case(line) for line in str(exc).splitlines()]
     if problems:
@@ -117,7 +119,7 @@ def _parse(path: str):
             f"{path}: reading a HOCON config (flink-mleap's application.conf) needs pyhocon, which is not installed: "
             "pip install 'flink-ml-udf[hocon]'"
         ) from None
-    text = read_text_file(path, yaml_config.MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
+    text = read_text_file(path, keys.MAX_CONFIG_BYTES, ConfigError, f"{path}: cannot read config file")
     remote = _REMOTE_INCLUDE.search(text)
     if remote is not None:  # pyhocon would fetch it without a timeout, at every load, on every worker
         line = text.count("\n", 0, remote.start()) + 1
