@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, TypeVar
+from typing import Callable, Dict, Iterator, List, Optional, TypeVar
 
-from flink_ml_udf.errors import BundleError
+import numpy as np
+
+from flink_ml_udf.errors import BundleError, ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.spec import NodeSpec
-from flink_ml_udf.mleap.types import DataType
+from flink_ml_udf.mleap.types import DataType, vector
 
 #: Ops MLeap defines that this runtime deliberately does not score; named in the unknown-op error.
 UNSUPPORTED_OPS = ("tensorflow", "als", "lda_local_model_op")
@@ -84,3 +86,31 @@ class Op(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+def vector_input(op: Op, frame: Frame, column: str, size: Optional[int]) -> np.ndarray:
+    """The rows of vector column ``column``, non-null, ``size`` wide when ``size`` is known."""
+    values = frame.get(column, op.who)
+    frame.require_non_null(column, op.who)
+    if values.ndim != 2 or (size is not None and values.shape[1] != size):
+        found = values.shape[1] if values.ndim == 2 else f"a {values.ndim}-D array"
+        raise ScoringError(f"{op.who}: input column {column!r} has size {found}, expected {size}")
+    return np.asarray(values, dtype=np.float64)
+
+
+class VectorOp(Op):
+    """One vector column in, one column out; subclasses compute the output rows."""
+
+    def __init__(self, spec: NodeSpec, size: Optional[int], output: DataType) -> None:
+        super().__init__(spec)
+        self.size = size
+        self.inputs.append(Column(spec.input("input"), vector(size)))
+        self.outputs.append(Column(spec.output("output"), output))
+
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, frame: Frame) -> None:
+        x = vector_input(self, frame, self.inputs[0].name, self.size)
+        out = self.outputs[0]
+        frame.add(out.name, self.compute(x, frame), out.dtype)

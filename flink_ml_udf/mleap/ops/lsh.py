@@ -12,8 +12,7 @@ import numpy as np
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import rows_times
-from flink_ml_udf.mleap.ops.base import Column, Op, register
-from flink_ml_udf.mleap.ops.vector_ops import vector_input
+from flink_ml_udf.mleap.ops.base import Column, Op, register, vector_input
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
 

@@ -1,13 +1,17 @@
-"""``standard_scaler`` and ``min_max_scaler``: both decode into one :class:`~..kernels.Affine`."""
+"""``standard_scaler``, ``min_max_scaler``, ``max_abs_scaler`` and ``elementwise_product``: each decodes
+into one :class:`~..kernels.Affine` (``max_abs_scaler`` then clamps to [-1, 1]: Spark only divides; MLeap
+also clamps, so values beyond the fitted range saturate)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import Affine
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import Column, Op, VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import vector
 
@@ -78,3 +82,35 @@ class MinMaxScaler(VectorMap):
             constant=np.where(spread == 0.0, 0.5 * target + min_value, np.nan),
             constant_keeps_nan=True,
         )
+
+
+@dataclass(frozen=True)
+class ClampedAffine:
+    """An :class:`Affine` whose result is clipped to ``[low, high]``; NaN stays NaN."""
+
+    affine: Affine
+    low: float
+    high: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(self.affine(x), self.low, self.high)
+
+
+@register("max_abs_scaler")
+class MaxAbsScaler(VectorMap):
+    def __init__(self, spec: NodeSpec) -> None:
+        max_abs = spec.attributes.tensor("maxAbs")
+        super().__init__(spec, max_abs.size)
+        # A zero max-abs divides by 1 (MLeap: `if (x == 0) 1 else x`, so -0.0 too).
+        self.kernel = ClampedAffine(Affine(divisor=np.where(max_abs == 0.0, 1.0, max_abs)), -1.0, 1.0)  # type: ignore[assignment]
+
+
+@register("elementwise_product")
+class ElementwiseProduct(VectorOp):
+    def __init__(self, spec: NodeSpec) -> None:
+        weights = spec.attributes.tensor("scaling_vec")
+        super().__init__(spec, weights.size, vector(weights.size))
+        self.kernel = Affine(scale=weights)
+
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        return self.kernel(x)
