@@ -8,7 +8,7 @@ from typing import Callable, Dict, Iterator, List, Optional, TypeVar
 
 import numpy as np
 
-from flink_ml_udf.errors import BundleError, ScoringError
+from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
@@ -88,16 +88,6 @@ class Op(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
-def vector_input(op: Op, frame: Frame, column: str, size: Optional[int]) -> np.ndarray:
-    """The rows of vector column ``column``, non-null, ``size`` wide when ``size`` is known."""
-    values = frame.get(column, op.who)
-    frame.require_non_null(column, op.who)
-    if values.ndim != 2 or (size is not None and values.shape[1] != size):
-        found = values.shape[1] if values.ndim == 2 else f"a {values.ndim}-D array"
-        raise ScoringError(f"{op.who}: input column {column!r} has size {found}, expected {size}")
-    return np.asarray(values, dtype=np.float64)
-
-
 class VectorOp(Op):
     """One vector column in, one column out; subclasses compute the output rows."""
 
@@ -111,6 +101,6 @@ class VectorOp(Op):
         raise NotImplementedError
 
     def transform(self, frame: Frame) -> None:
-        x = vector_input(self, frame, self.inputs[0].name, self.size)
+        x = frame.vectors(self.inputs[0].name, self.who, self.size)
         out = self.outputs[0]
         frame.add(out.name, self.compute(x, frame), out.dtype)

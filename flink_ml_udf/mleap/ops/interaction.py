@@ -56,9 +56,7 @@ class Interaction(Op):
     def _expand(self, frame: Frame, column: Column, counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(values, emitted) of one input, ``sum(counts)`` wide."""
         x = np.asarray(frame.get(column.name, self.who), dtype=np.float64)
-        nulls = frame.nulls(column.name)
-        if nulls is not None:
-            frame.reject(nulls, f"{self.who}: input column {column.name!r} is null (values to interact cannot be null)")
+        frame.require_non_null(column.name, self.who, "values to interact cannot be null")
         x = x.reshape(len(x), -1)
         if x.shape[1] != counts.size:
             raise ScoringError(

@@ -48,9 +48,7 @@ class IsotonicRegression(Regressor):
         source = self.inputs[0].name
         values = frame.get(source, self.who)
         if self.feature_index is None:
-            nulls = frame.nulls(source)
-            if nulls is not None:
-                frame.reject(nulls, f"{self.who}: input column {source!r} is null (it is a non-nullable double)")
+            frame.require_non_null(source, self.who, "it is a non-nullable double")
             if values.ndim != 1:
                 raise ScoringError(f"{self.who}: input column {source!r} must be a double scalar, found a vector")
             return np.asarray(values, dtype=np.float64)

@@ -12,7 +12,7 @@ import numpy as np
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import rows_times
-from flink_ml_udf.mleap.ops.base import Column, Op, register, vector_input
+from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
 
@@ -44,7 +44,7 @@ class HashOp(Op):
         raise NotImplementedError
 
     def transform(self, frame: Frame) -> None:
-        x = vector_input(self, frame, self.inputs[0].name, self.size)
+        x = frame.vectors(self.inputs[0].name, self.who, self.size)
         hashes = self.hashes(x, frame)
         frame.add(self.outputs[0].name, hashes[:, :, None], self.outputs[0].dtype)
 

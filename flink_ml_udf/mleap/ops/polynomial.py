@@ -11,7 +11,7 @@ import numpy as np
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, Op, VectorOp, register, vector_input
+from flink_ml_udf.mleap.ops.base import Column, Op, VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import vector
 
@@ -102,7 +102,7 @@ class SklearnPolynomialExpansion(Op):
 
     def transform(self, frame: Frame) -> None:
         column = self.inputs[0].name
-        x = vector_input(self, frame, column, None)
+        x = frame.vectors(column, self.who)
         if x.shape[1] < self.width:
             raise ScoringError(
                 f"{self.who}: input column {column!r} has size {x.shape[1]}, but the combinations use feature "

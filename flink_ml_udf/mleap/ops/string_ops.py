@@ -12,7 +12,7 @@ from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.java_text import JavaRegexError, java_regex, java_string_of
-from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, object_column, read_strings
+from flink_ml_udf.mleap.ops.text import STRING_LIST, object_column, read_strings
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, STRING, DataType, vector
 
@@ -28,7 +28,7 @@ def _labels_as_strings(op: Op, frame: Frame, column: str) -> np.ndarray:
         return values
     base = frame.type_of(column).base
     strings = np.array([java_string_of(v, base) for v in values], dtype=object)
-    strings[null_mask(frame, column)] = None
+    strings[frame.null_mask(column)] = None
     return strings
 
 
@@ -59,8 +59,7 @@ class StringMap(Op):
         found = self.values[np.maximum(positions, 0)] if len(self.values) else np.zeros(len(labels))
         result = np.where(missing, self.default_value, found)
         if self.handle_invalid == "error":
-            nulls = null_mask(frame, source)
-            frame.reject(nulls, f"{self.who}: input column {source!r} is null")
+            nulls = frame.require_non_null(source, self.who)
             frame.reject(
                 missing & ~nulls,
                 f"{self.who}: unseen label in column {source!r} (handle_invalid is 'error'; "
@@ -144,8 +143,7 @@ class ReverseStringIndexer(Op):
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
         values = frame.get(source, self.who)
-        frame.require_non_null(source, self.who)
-        nulls = null_mask(frame, source)
+        nulls = frame.require_non_null(source, self.who)
         reason = f"{self.who}: index out of range for {len(self.labels)} labels in column {source!r}"
         if self.shape == "list":
             lists = [[] if null else list(v) for v, null in zip(values, nulls)]
@@ -249,10 +247,8 @@ class MapEntrySelector(Op):
         maps_column, keys_column = self.inputs[0].name, self.inputs[1].name
         maps = frame.get(maps_column, self.who)
         keys = frame.get(keys_column, self.who)
-        map_nulls = null_mask(frame, maps_column)
-        frame.reject(map_nulls, f"{self.who}: input column {maps_column!r} is null")
-        frame.require_non_null(keys_column, self.who)
-        key_nulls = null_mask(frame, keys_column)
+        map_nulls = frame.require_non_null(maps_column, self.who)
+        key_nulls = frame.require_non_null(keys_column, self.who)
         default = self.default
         # Dictionary lookups per row: a map column has no array form.
         found: List[Any] = [

@@ -21,7 +21,7 @@ from flink_ml_udf.mleap.blas import fma
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.java_text import java_string_of
-from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, read_token_lists
+from flink_ml_udf.mleap.ops.text import STRING_LIST
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
 
@@ -62,7 +62,7 @@ def java_ddot_self(values: np.ndarray) -> np.ndarray:
 def token_positions(op: Op, frame: Frame, index: pd.Index):
     """Every token of the op's token-list input, flattened: its row, its position in ``index``
     (-1 when unknown) and each row's token count."""
-    tokens, rows, lengths = flatten(read_token_lists(op, frame, op.inputs[0].name))
+    tokens, rows, lengths = flatten(frame.lists(op.inputs[0].name, op.who))
     positions = index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
     return rows, positions, lengths
 
@@ -112,7 +112,7 @@ class HashingTermFrequency(Op):
         self.outputs.append(Column(spec.output("output"), vector(self.size)))
 
     def transform(self, frame: Frame) -> None:
-        tokens, rows, _ = flatten(read_token_lists(self, frame, self.inputs[0].name))
+        tokens, rows, _ = flatten(frame.lists(self.inputs[0].name, self.who))
         codes, distinct = pd.factorize(tokens, use_na_sentinel=True) if len(tokens) else (np.zeros(0, int), [])
         hashes = murmur3.hash_strings([str(t) for t in distinct], self.version).astype(np.int64)
         # A null term hashes to the seed itself (Spark's murmur3Hash(null)).
@@ -170,7 +170,7 @@ class FeatureHasher(Op):
         # Columns in input order, so colliding values are summed in MLeap's order.
         for column, name, base, real, index in zip(self.inputs, self.names, self.bases, self.real, self.real_index):
             values = frame.get(column.name, self.who)
-            present = ~null_mask(frame, column.name)  # a null value contributes nothing
+            present = ~frame.null_mask(column.name)  # a null value contributes nothing
             if real:
                 if values.dtype == object:
                     raise ScoringError(f"{self.who}: input column {column.name!r} must be numeric, found strings")
