@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, register
+from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Regressor
 from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot
 from flink_ml_udf.mleap.spec import NodeSpec
@@ -35,9 +35,7 @@ class AFTSurvivalRegression(ExactWidth, Regressor):
             k = np.float64(1.0) / scale  # the JVM's double division: scale 0 gives infinity, not an error
             self.quantile_factors = np.exp(np.log(-np.log(1.0 - probabilities)) / k)
         super().__init__(spec, self.coefficients.size)
-        self.quantiles_column = spec.output("quantiles", required=False)
-        if self.quantiles_column is not None:
-            self.outputs.append(Column(self.quantiles_column, vector(probabilities.size)))
+        self.quantiles_column = self.bind_optional_output(spec, "quantiles", vector(probabilities.size))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

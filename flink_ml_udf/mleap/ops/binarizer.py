@@ -6,7 +6,7 @@ import numpy as np
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import Op, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, DataType
 
@@ -47,8 +47,7 @@ class Binarizer(Op):
             dtype = DataType("double", nullable=False)
         else:
             dtype = DataType("double", "tensor", shape.dims, nullable=True)
-        self.inputs.append(Column(spec.input("input"), dtype))
-        self.outputs.append(Column(spec.output("output"), dtype if not self.scalar else DOUBLE_NOT_NULL))
+        self.bind(spec, dtype, dtype if not self.scalar else DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         column = self.inputs[0].name

@@ -14,7 +14,7 @@ from typing import Callable, Dict
 import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, register
+from flink_ml_udf.mleap.ops.base import register
 from flink_ml_udf.mleap.ops.model_base import Regressor
 from flink_ml_udf.mleap.ops.model_kernels import ExactWidth, features_dot
 from flink_ml_udf.mleap.spec import NodeSpec
@@ -88,9 +88,7 @@ class GeneralizedLinearRegression(ExactWidth, Regressor):
         self.family, self.link = family, link
         self.unlink = UNLINKS[link]
         super().__init__(spec, self.coefficients.size)
-        self.link_column = spec.output("link_prediction", required=False)
-        if self.link_column is not None:
-            self.outputs.append(Column(self.link_column, DOUBLE_NOT_NULL))
+        self.link_column = self.bind_optional_output(spec, "link_prediction", DOUBLE_NOT_NULL)
 
     def eta(self, x: np.ndarray) -> np.ndarray:
         return features_dot(x, self.coefficients) + self.intercept

@@ -12,9 +12,9 @@ import numpy as np
 from flink_ml_udf.mleap import blas
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import rows_times
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
-from flink_ml_udf.mleap.types import DataType, vector
+from flink_ml_udf.mleap.types import DataType
 
 HASH_PRIME = 2038074743
 
@@ -33,20 +33,15 @@ def projections(x: np.ndarray, units: np.ndarray) -> np.ndarray:
     return rows_times(x, units.T)
 
 
-class HashOp(Op):
+class HashOp(VectorOp):
     def __init__(self, spec: NodeSpec, size: int) -> None:
-        super().__init__(spec)
-        self.size = size
-        self.inputs.append(Column(spec.input("input"), vector(size)))
-        self.outputs.append(Column(spec.output("output"), DataType("double", "tensor", (size, 1))))
+        super().__init__(spec, size, DataType("double", "tensor", (size, 1)))
 
     def hashes(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         raise NotImplementedError
 
-    def transform(self, frame: Frame) -> None:
-        x = frame.vectors(self.inputs[0].name, self.who, self.size)
-        hashes = self.hashes(x, frame)
-        frame.add(self.outputs[0].name, hashes[:, :, None], self.outputs[0].dtype)
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        return self.hashes(x, frame)[:, :, None]
 
     @property
     def output_row_bytes(self) -> int:

@@ -35,12 +35,8 @@ class OneVsRest(ExactWidth):
         super().__init__(spec, num_features)
         self.outputs[0] = Column(self.outputs[0].name, DOUBLE)  # MLeap declares a nullable double
         self.models = [self._load_model(spec, i) for i in range(num_classes)]
-        self.probability_column = spec.output("probability", required=False)
-        self.raw_column = spec.output("raw_prediction", required=False)
-        if self.probability_column is not None:
-            self.outputs.append(Column(self.probability_column, DOUBLE))
-        if self.raw_column is not None:
-            self.outputs.append(Column(self.raw_column, vector(num_classes)))
+        self.probability_column = self.bind_optional_output(spec, "probability", DOUBLE)
+        self.raw_column = self.bind_optional_output(spec, "raw_prediction", vector(num_classes))
 
     def _load_model(self, spec: NodeSpec, i: int) -> Classifier:
         model = spec.bundle.read_model(posixpath.join(spec.folder, f"model{i}"))

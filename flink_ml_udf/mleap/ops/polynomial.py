@@ -11,7 +11,7 @@ import numpy as np
 
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, Op, VectorOp, register
+from flink_ml_udf.mleap.ops.base import Op, VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import vector
 
@@ -97,8 +97,7 @@ class SklearnPolynomialExpansion(Op):
         ]
         indices = {index for terms in self.terms for index, _ in terms}
         self.width = max(indices) + 1 if indices else 0
-        self.inputs.append(Column(spec.input("input"), vector(len(indices))))
-        self.outputs.append(Column(spec.output("output"), vector(len(self.terms))))
+        self.bind(spec, vector(len(indices)), vector(len(self.terms)))
 
     def transform(self, frame: Frame) -> None:
         column = self.inputs[0].name

@@ -81,8 +81,7 @@ class Bucketizer(Op):
             raise attrs.error("handle_invalid", f"{self.handle_invalid!r} is not one of {', '.join(HANDLE_INVALID)}")
         self.splits = splits
         self.keys = total_order_key(splits)
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=False), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         x = frame.scalars(self.inputs[0].name, self.who, self.inputs[0].dtype.nullable)
@@ -118,8 +117,7 @@ class Imputer(Op):
         self.missing = attrs.double("missing_value", float("nan"))
         self.strategy = attrs.string("strategy")  # informational: the surrogate is already computed
         nullable = attrs.boolean("nullable_input", True)
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=nullable)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=nullable), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         column = self.inputs[0]
@@ -186,8 +184,7 @@ class MathUnary(Op):
         self.operation = attrs.string("operation")
         if self.operation not in UNARY_OPERATIONS:
             raise attrs.error("operation", f"{self.operation!r} is not one of {', '.join(UNARY_OPERATIONS)}")
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=False), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         x = frame.scalars(self.inputs[0].name, self.who, self.inputs[0].dtype.nullable)

@@ -48,8 +48,7 @@ class StringMap(Op):
         lookup = dict(zip(labels, values.tolist()))  # duplicate labels: the last value wins
         self.index = pd.Index(list(lookup), dtype=object)
         self.values = np.array(list(lookup.values()), dtype=np.float64)
-        self.inputs.append(Column(spec.input("input"), STRING))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, STRING, DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -85,8 +84,7 @@ class RegexIndexer(Op):
             raise attrs.error("regexes", str(exc)) from None
         self.indices = indices
         self.default: Optional[int] = attrs.long("default_value", None)
-        self.inputs.append(Column(spec.input("input"), STRING))
-        self.outputs.append(Column(spec.output("output"), INTEGER_NOT_NULL))
+        self.bind(spec, STRING, INTEGER_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -128,8 +126,11 @@ class ReverseStringIndexer(Op):
         if shape.nullable:
             raise attrs.error("input_shape", "must not be nullable (MLeap: 'cannot take null inputs')")
         self.shape = shape.shape
-        self.inputs.append(Column(spec.input("input"), DataType("double", shape.shape, shape.dims, nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DataType("string", shape.shape, shape.dims)))
+        self.bind(
+            spec,
+            DataType("double", shape.shape, shape.dims, nullable=False),
+            DataType("string", shape.shape, shape.dims),
+        )
 
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         """Labels of ``values`` (Java ``(int)`` truncation, NaN → 0); ``None`` where out of range."""
@@ -172,16 +173,10 @@ class MultinomialLabeler(Op):
         self.threshold = attrs.double("threshold")
         self.labels = np.array(attrs.string_list("labels"), dtype=object)
         self.inputs.append(Column(spec.input("features"), vector(None)))
-        probabilities = spec.output("probabilities", required=False)
-        labels = spec.output("labels", required=False)
-        if probabilities is None and labels is None:
+        self.probabilities_column = self.bind_optional_output(spec, "probabilities", DOUBLE_LIST)
+        self.labels_column = self.bind_optional_output(spec, "labels", STRING_LIST)
+        if self.probabilities_column is None and self.labels_column is None:
             raise spec.error("needs an output port 'probabilities' or 'labels' (or both)")
-        self.probabilities_column = probabilities
-        self.labels_column = labels
-        if probabilities is not None:
-            self.outputs.append(Column(probabilities, DOUBLE_LIST))
-        if labels is not None:
-            self.outputs.append(Column(labels, STRING_LIST))
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name

@@ -14,7 +14,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import Op, register
 from flink_ml_udf.mleap.ops.java_text import (
     JavaRegexError,
     java_find_all,
@@ -55,8 +55,7 @@ class TokenOp(Op):
 
     def __init__(self, spec: NodeSpec, input_type: DataType) -> None:
         super().__init__(spec)
-        self.inputs.append(Column(spec.input("input"), input_type))
-        self.outputs.append(Column(spec.output("output"), STRING_LIST))
+        self.bind(spec, input_type, STRING_LIST)
 
     def row(self, value):  # pragma: no cover - every subclass overrides
         raise NotImplementedError

@@ -82,8 +82,7 @@ class CountVectorizer(Op):
             raise attrs.error("vocabulary", f"term {duplicate!r} appears more than once")
         self.index = pd.Index(vocabulary, dtype=object)
         self.size = len(vocabulary)
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
         rows, positions, lengths = token_positions(self, frame, self.index)
@@ -108,8 +107,7 @@ class HashingTermFrequency(Op):
         self.binary = attrs.boolean("binary", False)
         # Absent: a Spark-2 era bundle, hashed with v1. MLeap takes any value other than 1 as v2.
         self.version = 1 if attrs.long("hashUnsafeBytesVersion", 1) == 1 else 2
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
         tokens, rows, _ = flatten(frame.lists(self.inputs[0].name, self.who))
@@ -199,8 +197,7 @@ class IDF(Op):
         super().__init__(spec)
         self.idf = spec.attributes.tensor("idf")
         # MLeap declares both sides without a size.
-        self.inputs.append(Column(spec.input("input"), vector(None)))
-        self.outputs.append(Column(spec.output("output"), vector(None)))
+        self.bind(spec, vector(None), vector(None))
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -243,8 +240,7 @@ class WordToVector(Op):
         lookup = dict(zip(words, indices))  # duplicate words: the last one wins, as in MLeap's map
         self.index = pd.Index(list(lookup), dtype=object)
         self.rows_of_words = np.array(list(lookup.values()), dtype=np.int64)
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
         rows, positions, lengths = token_positions(self, frame, self.index)
