@@ -120,9 +120,10 @@ class Frame:
         values = self.get(name, who)
         self.require_non_null(name, who)
         if values.ndim != 2 or (size is not None and values.shape[1] != size):
-            found = (
-                values.shape[1] if values.ndim == 2 else "a scalar" if values.ndim == 1 else f"a {values.ndim}-D array"
-            )
+            if values.ndim == 2:
+                found = str(values.shape[1])
+            else:
+                found = "a scalar" if values.ndim == 1 else f"a {values.ndim}-D array"
             raise ScoringError(f"{who}: input column {name!r} has size {found}, expected {size}")
         return np.asarray(values, dtype=np.float64)
 
