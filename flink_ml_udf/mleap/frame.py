@@ -90,12 +90,49 @@ class Frame:
             ) from None
 
     def nulls(self, name: str) -> Optional[np.ndarray]:
-        """Boolean mask of null rows in a numeric or tensor column, or ``None`` if it has none."""
+        """Boolean mask of null rows in a numeric or tensor column, or ``None`` if it has none (a cheap
+        "any nulls?" test for fast paths; ops read :meth:`null_mask`)."""
         values = self._columns[name]
         if values.dtype == object:
             mask = pd.isna(values)
             return mask if mask.any() else None
         return self._nulls.get(name)
+
+    def null_mask(self, name: str) -> np.ndarray:
+        """Boolean mask of the null rows of column ``name``; all false when it has none, never ``None``."""
+        mask = self.nulls(name)
+        return np.zeros(self.n_rows, dtype=bool) if mask is None else mask
+
+    # -- input readers: the checks every op makes on what it reads, written once -----------------
+    def scalars(self, name: str, who: str, nullable: bool = False) -> np.ndarray:
+        """Numeric scalar column ``name`` as float64, read by ``who``; unless ``nullable``, its null rows
+        are rejected (MLeap: ``NullPointerException: trying to cast null to non-nullable value``)."""
+        values = np.asarray(self.get(name, who), dtype=np.float64)
+        if values.ndim != 1:
+            raise ScoringError(f"{who}: input column {name!r} must hold scalars, found a {values.ndim}-D array")
+        if not nullable:
+            self.require_non_null(name, who)
+        return values
+
+    def vectors(self, name: str, who: str, size: Optional[int] = None) -> np.ndarray:
+        """Vector column ``name`` as float64 ``(rows, size)``, read by ``who``: null rows rejected, the
+        width checked when ``size`` is known."""
+        values = self.get(name, who)
+        self.require_non_null(name, who)
+        if values.ndim != 2 or (size is not None and values.shape[1] != size):
+            if values.ndim == 2:
+                found = str(values.shape[1])
+            else:
+                found = "a scalar" if values.ndim == 1 else f"a {values.ndim}-D array"
+            raise ScoringError(f"{who}: input column {name!r} has size {found}, expected {size}")
+        return np.asarray(values, dtype=np.float64)
+
+    def lists(self, name: str, who: str) -> List[list]:
+        """The lists of list column ``name``, read by ``who``; null rows are rejected (MLeap fails on a
+        null list) and read as ``[]``."""
+        values = self.get(name, who)
+        nulls = self.require_non_null(name, who)
+        return [[] if null else list(items) for items, null in zip(values, nulls)]
 
     def items(self) -> Iterable[Tuple[str, np.ndarray, DataType]]:
         for name, values in self._columns.items():
@@ -118,10 +155,12 @@ class Frame:
         """Rows an op filters out on purpose (MLeap ``handle_invalid: skip``)."""
         self.skipped |= rows
 
-    def require_non_null(self, name: str, who: str) -> None:
-        mask = self.nulls(name)
-        if mask is not None:
-            self.reject(mask, f"{who}: input column {name!r} is null")
+    def require_non_null(self, name: str, who: str, why: str = "") -> np.ndarray:
+        """Reject the null rows of column ``name`` (read by ``who``; ``why`` says why it cannot be null),
+        and return their mask."""
+        mask = self.null_mask(name)
+        self.reject(mask, f"{who}: input column {name!r} is null" + (f" ({why})" if why else ""))
+        return mask
 
     # -- slices of a batch too large for the memory budget -----------------------------------
     def rows(self, start: int, stop: int, names: Sequence[str]) -> "Frame":

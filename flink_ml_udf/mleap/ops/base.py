@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, TypeVar
+from typing import Callable, Dict, Iterator, List, Optional, TypeVar
+
+import numpy as np
 
 from flink_ml_udf.errors import BundleError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.spec import NodeSpec
-from flink_ml_udf.mleap.types import DataType
+from flink_ml_udf.mleap.types import DataType, vector
 
 #: Ops MLeap defines that this runtime deliberately does not score; named in the unknown-op error.
 UNSUPPORTED_OPS = ("tensorflow", "als", "lda_local_model_op")
@@ -72,6 +74,27 @@ class Op(ABC):
         self.outputs: List[Column] = []
         self.children: List[Op] = []  # set by containers (pipelines)
 
+    def bind(
+        self,
+        spec: NodeSpec,
+        input_type: DataType,
+        output_type: DataType,
+        input_port: str = "input",
+        output_port: str = "output",
+    ) -> None:
+        """Bind the node's ``input_port`` and ``output_port`` (both required) to one input and one output
+        column of these types: the binding of every one-in, one-out op, written once."""
+        self.inputs.append(Column(spec.input(input_port), input_type))
+        self.outputs.append(Column(spec.output(output_port), output_type))
+
+    def bind_optional_output(self, spec: NodeSpec, port: str, dtype: DataType) -> Optional[str]:
+        """Bind output ``port`` if the node has it (MLeap's optional outputs: probability, quantiles, ...);
+        the column's name, or ``None``."""
+        column = spec.output(port, required=False)
+        if column is not None:
+            self.outputs.append(Column(column, dtype))
+        return column
+
     @abstractmethod
     def transform(self, frame: Frame) -> None:
         """Read this op's input columns from ``frame`` and append its output columns."""
@@ -84,3 +107,29 @@ class Op(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+class VectorOp(Op):
+    """One vector column in, one column out: the base of every op that maps the rows of one vector.
+
+    The input is read by :meth:`Frame.vectors` (nulls rejected, ``size`` checked when known); the
+    output is ``output``, by default a vector of the same size. Subclasses either set ``kernel``, a
+    callable on the ``(rows, size)`` array decoded once at load (an :class:`~..kernels.Affine` for the
+    scalers), or override :meth:`compute` when the rows need more than one kernel call or the frame.
+    """
+
+    kernel: Callable[[np.ndarray], np.ndarray]
+
+    def __init__(self, spec: NodeSpec, size: Optional[int], output: Optional[DataType] = None) -> None:
+        super().__init__(spec)
+        self.size = size
+        self.bind(spec, vector(size), vector(size) if output is None else output)
+
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        """The output rows for input rows ``x`` (float64); ``frame`` is there to reject rows."""
+        return self.kernel(x)
+
+    def transform(self, frame: Frame) -> None:
+        x = frame.vectors(self.inputs[0].name, self.who, self.size)
+        out = self.outputs[0]
+        frame.add(out.name, self.compute(x, frame), out.dtype)

@@ -203,9 +203,7 @@ class GaussianMixture(_Clustering):
         self.constants = np.array(constants)  # (K,)
         self.weights = weights
         super().__init__(spec, f)
-        self.probability_column = spec.output("probability", required=False)
-        if self.probability_column is not None:
-            self.outputs.append(Column(self.probability_column, vector(k)))
+        self.probability_column = self.bind_optional_output(spec, "probability", vector(k))
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         v = self.offsets[None, :, :] - np.einsum("kgf,rf->rkg", self.roots, x)

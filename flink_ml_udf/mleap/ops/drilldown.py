@@ -20,7 +20,6 @@ import numpy as np
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.ops.base import Column, Op, op_class, register
-from flink_ml_udf.mleap.ops.text import null_mask
 from flink_ml_udf.mleap.spec import NodeSpec, Socket
 from flink_ml_udf.mleap.types import DataType
 
@@ -53,8 +52,7 @@ class CategoricalDrilldown(Op):
 
     def transform(self, frame: Frame) -> None:
         labels = frame.get(self.label_column, self.who)
-        nulls = null_mask(frame, self.label_column)
-        frame.reject(nulls, f"{self.who}: input column {self.label_column!r} is null")
+        nulls = frame.require_non_null(self.label_column, self.who)
         known = np.zeros(frame.n_rows, dtype=bool)
         results: Dict[str, Tuple[np.ndarray, Optional[np.ndarray]]] = {}
         for label, model in self.models.items():

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
-from flink_ml_udf.mleap.ops.base import Column, Op, register
-from flink_ml_udf.mleap.ops.vector_ops import vector_input
+from flink_ml_udf.mleap.ops.base import VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
-from flink_ml_udf.mleap.types import DataType, vector
+from flink_ml_udf.mleap.types import DataType
 
 HASH_PRIME = 2038074743
 
@@ -23,21 +22,16 @@ def wrap_int32(values: np.ndarray) -> np.ndarray:
     return ((values + 2**31) & 0xFFFFFFFF) - 2**31
 
 
-class HashOp(Op):
+class HashOp(VectorOp):
     def __init__(self, spec: NodeSpec, size: int) -> None:
-        super().__init__(spec)
+        super().__init__(spec, size, DataType("double", "tensor", (size, 1)))
         self.numerics = spec.numerics
-        self.size = size
-        self.inputs.append(Column(spec.input("input"), vector(size)))
-        self.outputs.append(Column(spec.output("output"), DataType("double", "tensor", (size, 1))))
 
     def hashes(self, x: np.ndarray, frame: Frame) -> np.ndarray:
         raise NotImplementedError
 
-    def transform(self, frame: Frame) -> None:
-        x = vector_input(self, frame, self.inputs[0].name, self.size)
-        hashes = self.hashes(x, frame)
-        frame.add(self.outputs[0].name, hashes[:, :, None], self.outputs[0].dtype)
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        return self.hashes(x, frame)[:, :, None]
 
     @property
     def output_row_bytes(self) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import argmax_first
-from flink_ml_udf.mleap.ops.base import Column, Op
+from flink_ml_udf.mleap.ops.base import Op
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, vector
 
@@ -33,8 +33,7 @@ class ModelOp(Op):
     def __init__(self, spec: NodeSpec, num_features: Optional[int]) -> None:
         super().__init__(spec)
         self.num_features = num_features
-        self.inputs.append(Column(spec.input("features"), vector(num_features)))
-        self.outputs.append(Column(spec.output("prediction"), DOUBLE_NOT_NULL))
+        self.bind(spec, vector(num_features), DOUBLE_NOT_NULL, input_port="features", output_port="prediction")
 
     def features(self, frame: Frame) -> np.ndarray:
         source = self.inputs[0].name
@@ -64,11 +63,8 @@ class Classifier(ModelOp):
         super().__init__(spec, num_features)
         self.num_classes = num_classes
         self.thresholds: Optional[np.ndarray] = spec.attributes.double_list("thresholds", None)
-        self.raw_column = spec.output("raw_prediction", required=False)
-        self.probability_column = spec.output("probability", required=False)
-        for column in (self.raw_column, self.probability_column):
-            if column is not None:
-                self.outputs.append(Column(column, vector(num_classes)))
+        self.raw_column = self.bind_optional_output(spec, "raw_prediction", vector(num_classes))
+        self.probability_column = self.bind_optional_output(spec, "probability", vector(num_classes))
 
     def check_thresholds_length(self, spec: NodeSpec) -> None:
         """Tree and naive Bayes classifiers refuse thresholds of the wrong length at load."""

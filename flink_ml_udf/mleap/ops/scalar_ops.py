@@ -11,7 +11,6 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.jvm.order import total_order_keys
 from flink_ml_udf.mleap.ops.base import Column, Op, register
@@ -22,15 +21,6 @@ HANDLE_INVALID = ("error", "skip", "keep")
 _LONG_RANGE = 2.0**63  # (double) Long.MAX_VALUE rounds up to 2^63; Long.MIN_VALUE is -2^63
 
 
-def scalar_input(op: Op, frame: Frame, column: Column) -> np.ndarray:
-    """A numeric scalar column as float64; nulls in a column the op declares non-null are rejected
-    (MLeap: ``NullPointerException: trying to cast null to non-nullable value``)."""
-    values = np.asarray(frame.get(column.name, op.who), dtype=np.float64)
-    if values.ndim != 1:
-        raise ScoringError(f"{op.who}: input column {column.name!r} must hold scalars, found a {values.ndim}-D array")
-    if not column.dtype.nullable:
-        frame.require_non_null(column.name, op.who)
-    return values
 
 
 def java_round(x: np.ndarray) -> np.ndarray:
@@ -87,11 +77,10 @@ class Bucketizer(Op):
             raise attrs.error("handle_invalid", f"{self.handle_invalid!r} is not one of {', '.join(HANDLE_INVALID)}")
         self.splits = splits
         self.keys = total_order_keys(splits)
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=False), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
-        x = scalar_input(self, frame, self.inputs[0])
+        x = frame.scalars(self.inputs[0].name, self.who, self.inputs[0].dtype.nullable)
         count = len(self.splits)
         nan = np.isnan(x)
         position = np.searchsorted(self.keys, total_order_keys(x), side="left")
@@ -124,16 +113,13 @@ class Imputer(Op):
         self.missing = attrs.double("missing_value", float("nan"))
         self.strategy = attrs.string("strategy")  # informational: the surrogate is already computed
         nullable = attrs.boolean("nullable_input", True)
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=nullable)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=nullable), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         column = self.inputs[0]
-        x = scalar_input(self, frame, column)
+        x = frame.scalars(column.name, self.who, column.dtype.nullable)
         missing = np.isnan(x) | (x == self.missing)
-        nulls = frame.nulls(column.name)
-        if nulls is not None:
-            missing |= nulls
+        missing |= frame.null_mask(column.name)
         frame.add(self.outputs[0].name, np.where(missing, self.surrogate, x), self.outputs[0].dtype)
 
 
@@ -156,9 +142,8 @@ class Coalesce(Op):
         result = np.full(frame.n_rows, np.nan)
         pending = np.ones(frame.n_rows, dtype=bool)
         for column in self.inputs:
-            values = scalar_input(self, frame, column)
-            nulls = frame.nulls(column.name)
-            present = pending if nulls is None else pending & ~nulls
+            values = frame.scalars(column.name, self.who, column.dtype.nullable)
+            present = pending & ~frame.null_mask(column.name)
             result[present] = values[present]
             pending &= ~present
         out = self.outputs[0]
@@ -195,11 +180,10 @@ class MathUnary(Op):
         self.operation = attrs.string("operation")
         if self.operation not in UNARY_OPERATIONS:
             raise attrs.error("operation", f"{self.operation!r} is not one of {', '.join(UNARY_OPERATIONS)}")
-        self.inputs.append(Column(spec.input("input"), DataType("double", nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, DataType("double", nullable=False), DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
-        x = scalar_input(self, frame, self.inputs[0])
+        x = frame.scalars(self.inputs[0].name, self.who, self.inputs[0].dtype.nullable)
         if self.operation == "logit":
             result = _logit(self, frame, x)
         else:
@@ -255,7 +239,9 @@ class MathBinary(Op):
 
     def transform(self, frame: Frame) -> None:
         a, b = (
-            scalar_input(self, frame, column) if column is not None else np.full(frame.n_rows, default)
+            frame.scalars(column.name, self.who, column.dtype.nullable)
+            if column is not None
+            else np.full(frame.n_rows, default)
             for column, default in zip(self.operands, self.defaults)
         )
         with np.errstate(all="ignore"):  # IEEE results (Inf, NaN) are MLeap's values, not errors

@@ -1,44 +1,20 @@
-"""``standard_scaler`` and ``min_max_scaler``: both decode into one :class:`~..kernels.Affine`."""
+"""``standard_scaler``, ``min_max_scaler``, ``max_abs_scaler`` and ``elementwise_product``: each decodes
+into one :class:`~..kernels.Affine` (``max_abs_scaler`` then clamps to [-1, 1]: Spark only divides; MLeap
+also clamps, so values beyond the fitted range saturate)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from flink_ml_udf.errors import ScoringError
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.kernels import Affine
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import VectorOp, register
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import vector
 
 
-class VectorMap(Op):
-    """An op from one vector column to one vector column of the same size, through a kernel."""
-
-    kernel: Affine
-
-    def __init__(self, spec: NodeSpec, size: int) -> None:
-        super().__init__(spec)
-        self.size = size
-        self.inputs.append(Column(spec.input("input"), vector(size)))
-        self.outputs.append(Column(spec.output("output"), vector(size)))
-
-    def transform(self, frame: Frame) -> None:
-        source = self.inputs[0].name
-        values = frame.get(source, self.who)
-        frame.require_non_null(source, self.who)
-        if values.ndim != 2 or values.shape[1] != self.size:
-            raise _size_error(self, source, values)
-        frame.add(self.outputs[0].name, self.kernel(values), self.outputs[0].dtype)
-
-
-def _size_error(op: VectorMap, column: str, values: np.ndarray) -> ScoringError:
-    found = values.shape[1] if values.ndim == 2 else "a scalar"
-    return ScoringError(f"{op.who}: input column {column!r} has size {found}, expected {op.size}")
-
-
 @register("standard_scaler")
-class StandardScaler(VectorMap):
+class StandardScaler(VectorOp):
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
         mean = attrs.tensor("mean", None)
@@ -59,7 +35,7 @@ class StandardScaler(VectorMap):
 
 
 @register("min_max_scaler")
-class MinMaxScaler(VectorMap):
+class MinMaxScaler(VectorOp):
     def __init__(self, spec: NodeSpec) -> None:
         attrs = spec.attributes
         low, high = attrs.tensor("min"), attrs.tensor("max")
@@ -78,3 +54,23 @@ class MinMaxScaler(VectorMap):
             constant=np.where(spread == 0.0, 0.5 * target + min_value, np.nan),
             constant_keeps_nan=True,
         )
+
+
+@register("max_abs_scaler")
+class MaxAbsScaler(VectorOp):
+    def __init__(self, spec: NodeSpec) -> None:
+        max_abs = spec.attributes.tensor("maxAbs")
+        super().__init__(spec, max_abs.size)
+        # A zero max-abs divides by 1 (MLeap: `if (x == 0) 1 else x`, so -0.0 too).
+        self.kernel = Affine(divisor=np.where(max_abs == 0.0, 1.0, max_abs))
+
+    def compute(self, x: np.ndarray, frame: Frame) -> np.ndarray:
+        return np.clip(self.kernel(x), -1.0, 1.0)  # MLeap's clamp; NaN stays NaN
+
+
+@register("elementwise_product")
+class ElementwiseProduct(VectorOp):
+    def __init__(self, spec: NodeSpec) -> None:
+        weights = spec.attributes.tensor("scaling_vec")
+        super().__init__(spec, weights.size, vector(weights.size))
+        self.kernel = Affine(scale=weights)

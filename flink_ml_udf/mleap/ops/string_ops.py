@@ -13,7 +13,7 @@ from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.jvm.text import java_strings
 from flink_ml_udf.mleap.ops.base import Column, Op, register
 from flink_ml_udf.mleap.ops.java_text import JavaRegexError, java_regex
-from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, object_column, read_strings
+from flink_ml_udf.mleap.ops.text import STRING_LIST, object_column, read_strings
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DOUBLE_NOT_NULL, STRING, DataType, vector
 
@@ -27,7 +27,7 @@ def _labels_as_strings(op: Op, frame: Frame, column: str) -> np.ndarray:
     values = frame.get(column, op.who)
     if values.dtype == object:
         return values
-    return java_strings(values, frame.type_of(column).base, null_mask(frame, column))
+    return java_strings(values, frame.type_of(column).base, frame.null_mask(column))
 
 
 @register("string_map")
@@ -46,8 +46,7 @@ class StringMap(Op):
         lookup = dict(zip(labels, values.tolist()))  # duplicate labels: the last value wins
         self.index = pd.Index(list(lookup), dtype=object)
         self.values = np.array(list(lookup.values()), dtype=np.float64)
-        self.inputs.append(Column(spec.input("input"), STRING))
-        self.outputs.append(Column(spec.output("output"), DOUBLE_NOT_NULL))
+        self.bind(spec, STRING, DOUBLE_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -57,8 +56,7 @@ class StringMap(Op):
         found = self.values[np.maximum(positions, 0)] if len(self.values) else np.zeros(len(labels))
         result = np.where(missing, self.default_value, found)
         if self.handle_invalid == "error":
-            nulls = null_mask(frame, source)
-            frame.reject(nulls, f"{self.who}: input column {source!r} is null")
+            nulls = frame.require_non_null(source, self.who)
             frame.reject(
                 missing & ~nulls,
                 f"{self.who}: unseen label in column {source!r} (handle_invalid is 'error'; "
@@ -84,8 +82,7 @@ class RegexIndexer(Op):
             raise attrs.error("regexes", str(exc)) from None
         self.indices = indices
         self.default: Optional[int] = attrs.long("default_value", None)
-        self.inputs.append(Column(spec.input("input"), STRING))
-        self.outputs.append(Column(spec.output("output"), INTEGER_NOT_NULL))
+        self.bind(spec, STRING, INTEGER_NOT_NULL)
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -127,8 +124,11 @@ class ReverseStringIndexer(Op):
         if shape.nullable:
             raise attrs.error("input_shape", "must not be nullable (MLeap: 'cannot take null inputs')")
         self.shape = shape.shape
-        self.inputs.append(Column(spec.input("input"), DataType("double", shape.shape, shape.dims, nullable=False)))
-        self.outputs.append(Column(spec.output("output"), DataType("string", shape.shape, shape.dims)))
+        self.bind(
+            spec,
+            DataType("double", shape.shape, shape.dims, nullable=False),
+            DataType("string", shape.shape, shape.dims),
+        )
 
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         """Labels of ``values`` (Java ``(int)`` truncation, NaN → 0); ``None`` where out of range."""
@@ -142,8 +142,7 @@ class ReverseStringIndexer(Op):
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
         values = frame.get(source, self.who)
-        frame.require_non_null(source, self.who)
-        nulls = null_mask(frame, source)
+        nulls = frame.require_non_null(source, self.who)
         reason = f"{self.who}: index out of range for {len(self.labels)} labels in column {source!r}"
         if self.shape == "list":
             lists = [[] if null else list(v) for v, null in zip(values, nulls)]
@@ -172,16 +171,10 @@ class MultinomialLabeler(Op):
         self.threshold = attrs.double("threshold")
         self.labels = np.array(attrs.string_list("labels"), dtype=object)
         self.inputs.append(Column(spec.input("features"), vector(None)))
-        probabilities = spec.output("probabilities", required=False)
-        labels = spec.output("labels", required=False)
-        if probabilities is None and labels is None:
+        self.probabilities_column = self.bind_optional_output(spec, "probabilities", DOUBLE_LIST)
+        self.labels_column = self.bind_optional_output(spec, "labels", STRING_LIST)
+        if self.probabilities_column is None and self.labels_column is None:
             raise spec.error("needs an output port 'probabilities' or 'labels' (or both)")
-        self.probabilities_column = probabilities
-        self.labels_column = labels
-        if probabilities is not None:
-            self.outputs.append(Column(probabilities, DOUBLE_LIST))
-        if labels is not None:
-            self.outputs.append(Column(labels, STRING_LIST))
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -247,10 +240,8 @@ class MapEntrySelector(Op):
         maps_column, keys_column = self.inputs[0].name, self.inputs[1].name
         maps = frame.get(maps_column, self.who)
         keys = frame.get(keys_column, self.who)
-        map_nulls = null_mask(frame, maps_column)
-        frame.reject(map_nulls, f"{self.who}: input column {maps_column!r} is null")
-        frame.require_non_null(keys_column, self.who)
-        key_nulls = null_mask(frame, keys_column)
+        map_nulls = frame.require_non_null(maps_column, self.who)
+        key_nulls = frame.require_non_null(keys_column, self.who)
         default = self.default
         # Dictionary lookups per row: a map column has no array form.
         found: List[Any] = [

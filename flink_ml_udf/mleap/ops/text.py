@@ -15,7 +15,7 @@ import numpy as np
 
 from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.jvm.text import java_string_of
-from flink_ml_udf.mleap.ops.base import Column, Op, register
+from flink_ml_udf.mleap.ops.base import Op, register
 from flink_ml_udf.mleap.ops.java_text import (
     JavaRegexError,
     java_find_all,
@@ -41,25 +41,11 @@ def object_column(values: Sequence[object]) -> np.ndarray:
     return column
 
 
-def null_mask(frame: Frame, column: str) -> np.ndarray:
-    nulls = frame.nulls(column)
-    return np.zeros(frame.n_rows, dtype=bool) if nulls is None else nulls
-
-
-def read_token_lists(op: Op, frame: Frame, column: str) -> List[list]:
-    """The token lists of ``column``; null rows are rejected (MLeap fails on a null list) and read as ``[]``."""
-    values = frame.get(column, op.who)
-    nulls = null_mask(frame, column)
-    frame.reject(nulls, f"{op.who}: input column {column!r} is null")
-    return [[] if null else list(tokens) for tokens, null in zip(values, nulls)]
-
-
 def read_strings(op: Op, frame: Frame, column: str) -> List[str]:
     """The strings of a non-null string column; a numeric column is cast as MLeap casts (Java
     ``toString``); null rows are rejected and read as ``""``."""
     values = frame.get(column, op.who)
-    nulls = null_mask(frame, column)
-    frame.reject(nulls, f"{op.who}: input column {column!r} is null")
+    nulls = frame.require_non_null(column, op.who)
     base = frame.type_of(column).base
     return ["" if null else java_string_of(value, base) for value, null in zip(values, nulls)]
 
@@ -69,14 +55,13 @@ class TokenOp(Op):
 
     def __init__(self, spec: NodeSpec, input_type: DataType) -> None:
         super().__init__(spec)
-        self.inputs.append(Column(spec.input("input"), input_type))
-        self.outputs.append(Column(spec.output("output"), STRING_LIST))
+        self.bind(spec, input_type, STRING_LIST)
 
     def row(self, value):  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def read(self, frame: Frame) -> list:
-        return read_token_lists(self, frame, self.inputs[0].name)
+        return frame.lists(self.inputs[0].name, self.who)
 
     def transform(self, frame: Frame) -> None:
         row = self.row

@@ -21,7 +21,7 @@ from flink_ml_udf.mleap.frame import Frame
 from flink_ml_udf.mleap.jvm import blas
 from flink_ml_udf.mleap.jvm.text import java_string_of
 from flink_ml_udf.mleap.ops.base import Column, Op, register
-from flink_ml_udf.mleap.ops.text import STRING_LIST, null_mask, read_token_lists
+from flink_ml_udf.mleap.ops.text import STRING_LIST
 from flink_ml_udf.mleap.spec import NodeSpec
 from flink_ml_udf.mleap.types import DataType, vector
 
@@ -46,7 +46,7 @@ def count_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, width: int)
 def token_positions(op: Op, frame: Frame, index: pd.Index):
     """Every token of the op's token-list input, flattened: its row, its position in ``index``
     (-1 when unknown) and each row's token count."""
-    tokens, rows, lengths = flatten(read_token_lists(op, frame, op.inputs[0].name))
+    tokens, rows, lengths = flatten(frame.lists(op.inputs[0].name, op.who))
     positions = index.get_indexer(tokens) if len(tokens) else np.zeros(0, dtype=np.int64)
     return rows, positions, lengths
 
@@ -66,8 +66,7 @@ class CountVectorizer(Op):
             raise attrs.error("vocabulary", f"term {duplicate!r} appears more than once")
         self.index = pd.Index(vocabulary, dtype=object)
         self.size = len(vocabulary)
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
         rows, positions, lengths = token_positions(self, frame, self.index)
@@ -92,11 +91,10 @@ class HashingTermFrequency(Op):
         self.binary = attrs.boolean("binary", False)
         # Absent: a Spark-2 era bundle, hashed with v1. MLeap takes any value other than 1 as v2.
         self.version = 1 if attrs.long("hashUnsafeBytesVersion", 1) == 1 else 2
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
-        tokens, rows, _ = flatten(read_token_lists(self, frame, self.inputs[0].name))
+        tokens, rows, _ = flatten(frame.lists(self.inputs[0].name, self.who))
         codes, distinct = pd.factorize(tokens, use_na_sentinel=True) if len(tokens) else (np.zeros(0, int), [])
         hashes = murmur3.hash_strings([str(t) for t in distinct], self.version).astype(np.int64)
         # A null term hashes to the seed itself (Spark's murmur3Hash(null)).
@@ -154,7 +152,7 @@ class FeatureHasher(Op):
         # Columns in input order, so colliding values are summed in MLeap's order.
         for column, name, base, real, index in zip(self.inputs, self.names, self.bases, self.real, self.real_index):
             values = frame.get(column.name, self.who)
-            present = ~null_mask(frame, column.name)  # a null value contributes nothing
+            present = ~frame.null_mask(column.name)  # a null value contributes nothing
             if real:
                 if values.dtype == object:
                     raise ScoringError(f"{self.who}: input column {column.name!r} must be numeric, found strings")
@@ -183,8 +181,7 @@ class IDF(Op):
         super().__init__(spec)
         self.idf = spec.attributes.tensor("idf")
         # MLeap declares both sides without a size.
-        self.inputs.append(Column(spec.input("input"), vector(None)))
-        self.outputs.append(Column(spec.output("output"), vector(None)))
+        self.bind(spec, vector(None), vector(None))
 
     def transform(self, frame: Frame) -> None:
         source = self.inputs[0].name
@@ -227,8 +224,7 @@ class WordToVector(Op):
         lookup = dict(zip(words, indices))  # duplicate words: the last one wins, as in MLeap's map
         self.index = pd.Index(list(lookup), dtype=object)
         self.rows_of_words = np.array(list(lookup.values()), dtype=np.int64)
-        self.inputs.append(Column(spec.input("input"), STRING_LIST))
-        self.outputs.append(Column(spec.output("output"), vector(self.size)))
+        self.bind(spec, STRING_LIST, vector(self.size))
 
     def transform(self, frame: Frame) -> None:
         rows, positions, lengths = token_positions(self, frame, self.index)
