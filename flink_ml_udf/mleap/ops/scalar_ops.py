@@ -21,8 +21,6 @@ HANDLE_INVALID = ("error", "skip", "keep")
 _LONG_RANGE = 2.0**63  # (double) Long.MAX_VALUE rounds up to 2^63; Long.MIN_VALUE is -2^63
 
 
-
-
 def java_round(x: np.ndarray) -> np.ndarray:
     """``(double) Math.round(x)``: ties toward +Inf, NaN → 0, saturating at the long range."""
     floor = np.floor(x)

@@ -77,4 +77,4 @@ class StringIndexer(Op):
 def _as_strings(frame: Frame, column: str, values: np.ndarray) -> np.ndarray:
     """MLeap casts a non-string input to its Java string (``Double.toString``: 1.0 becomes ``"1.0"``,
     1e7 ``"1.0E7"``; a long 3 becomes ``"3"``); a null stays ``None``, never a label."""
-    return java_strings(values, frame.type_of(column).base, frame.nulls(column))
+    return java_strings(values, frame.type_of(column).base, frame.null_mask(column))
