@@ -43,6 +43,7 @@ from flink_ml_udf.flink.signature import (
     experiment_signature,
 )
 from flink_ml_udf.flink.slots import ModelSlot, Served
+from flink_ml_udf.flink.sql_types import column_sql_type
 from flink_ml_udf.mleap.compiled.murmur3 import hash_offsets, warm_hash
 
 log = logging.getLogger("flink_ml_udf.shadow")
@@ -319,21 +320,7 @@ def _assemble(results, columns: Dict[str, np.ndarray], n: int) -> Result:
         values = columns.get(column.name)
         if values is None:
             values = np.full(n, None, dtype=object)
-        series.append(_typed(pd.Series(values), column))
+        series.append(column_sql_type(column.dtype).typed(pd.Series(values)))  # object columns back to their dtype
     if len(series) == 1:
         return series[0]
     return pd.concat(series, axis=1, keys=[c.name for c in results])
-
-
-def _typed(series: pd.Series, column) -> pd.Series:
-    """Object columns back to the dtype the Arrow bridge expects for the column's SQL type."""
-    from flink_ml_udf.flink.signature import sql_type_name
-
-    sql = sql_type_name(column.dtype)
-    if sql in ("DOUBLE", "FLOAT"):
-        return pd.to_numeric(series, errors="coerce").astype(np.float64)
-    if sql in ("INT", "BIGINT"):
-        return series.astype("Int32" if sql == "INT" else "Int64")
-    if sql == "BOOLEAN":
-        return series.astype("boolean")
-    return series
