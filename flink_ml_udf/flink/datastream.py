@@ -59,11 +59,6 @@ _element_repr = reprlib.Repr()
 _element_repr.maxstring = _element_repr.maxother = 60
 
 
-def type_information(name: str) -> TypeInformation:
-    """The DataStream type of a SQL type name (:mod:`~flink_ml_udf.flink.sql_types`)."""
-    return sql_type(name).type_information()
-
-
 class _FunctionContext:
     """What :meth:`BundleFunction.open` reads of a table ``FunctionContext``, from a DataStream
     ``RuntimeContext``: the metric group."""
@@ -115,7 +110,7 @@ class BundleMapFunction(MapFunction):
     @property
     def output_type(self) -> TypeInformation:
         """The type of the mapped stream: the prediction's, or a named Row of the outputs."""
-        types = [type_information(t) for t in self.signature.result_types]
+        types = [sql_type(t).type_information() for t in self.signature.result_types]
         if not self.rows:
             return types[0]
         return Types.ROW_NAMED([c.name for c in self.signature.results], types)
