@@ -132,14 +132,14 @@ def test_bridged_nullable_columns_without_nulls_stay_numpy(name):
     row = sql_type(name)
     bridged = row.bridged(row.result(SAMPLES[name][0], np.zeros(3, dtype=bool)))
     assert bridged.dtype == {"INT": np.int32, "BIGINT": np.int64, "BOOLEAN": np.bool_}[name]
-    assert bridged.tolist() == [v for v in SAMPLES[name][0].tolist()]
+    assert bridged.tolist() == SAMPLES[name][0].tolist()
 
 
 def test_a_row_result_is_bridged_column_by_column():
     from flink_ml_udf.flink.udf import bridged
 
     types = [sql_type("DOUBLE"), sql_type("INT")]
-    frame = pd.concat([types[0].result(*SAMPLES["DOUBLE"][:1], NULLED), types[1].result(SAMPLES["INT"][0], NULLED)],
+    frame = pd.concat([types[0].result(SAMPLES["DOUBLE"][0], NULLED), types[1].result(SAMPLES["INT"][0], NULLED)],
                       axis=1, keys=["p", "cluster"])  # fmt: skip
     out = bridged(frame, types)
     assert list(out.columns) == ["p", "cluster"]
