@@ -99,8 +99,11 @@ class SqlType:
             return out
         if self.pandas_dtype == "boolean":
             out = pd.Series(np.asarray(values).astype(bool), dtype="boolean")
-        else:  # a nullable integer
-            out = pd.Series(np.asarray(values, dtype=np.float64)).round().astype(self.pandas_dtype)
+        else:  # a nullable integer: a long output as it is (exact past 2**53), anything else rounded
+            numbers = np.asarray(values)
+            if numbers.dtype.kind not in "iu":
+                numbers = np.asarray(values, dtype=np.float64).round()
+            out = pd.Series(numbers).astype(self.pandas_dtype)
         out[nulled] = pd.NA
         return out
 

@@ -135,6 +135,14 @@ def test_bridged_nullable_columns_without_nulls_stay_numpy(name):
     assert bridged.tolist() == SAMPLES[name][0].tolist()
 
 
+def test_integer_results_are_exact_and_doubles_rounded():
+    bigint = sql_type("BIGINT")
+    exact = bigint.bridged(bigint.result(np.array([2**62 + 1, -(2**53) - 1, 5]), NULLED))
+    assert exact.tolist() == [2**62 + 1, None, 5]  # not through float64, which would give 2**62
+    rounded = sql_type("INT").result(np.array([1.4, 2.5, -0.6]), np.zeros(3, dtype=bool))
+    assert rounded.tolist() == [1, 2, -1]  # round half to even, as before
+
+
 def test_a_row_result_is_bridged_column_by_column():
     from flink_ml_udf.flink.udf import bridged
 
