@@ -1,6 +1,7 @@
 """Flink integration: everything in this package that knows PyFlink lives here.
 
-signature  bundle columns <-> SQL arguments and result (one SQL type table)
+sql_types  the SQL type table: name, PyFlink types, bundle column types, pandas dtype, result cast
+signature  bundle columns <-> SQL arguments and result
 scoring    one Arrow batch (pandas Series) in, one batch of results out
 udf        the vectorized PyFlink UDF: loads its model in open(), scores per batch
 registry   every UDF of a config registered in a TableEnvironment

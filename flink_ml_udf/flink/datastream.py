@@ -52,27 +52,11 @@ from flink_ml_udf.flink.registry import RegisteredUdf
 from flink_ml_udf.flink.router import ServingPlan, serving_plan
 from flink_ml_udf.flink.scoring import Result
 from flink_ml_udf.flink.signature import Signature
+from flink_ml_udf.flink.sql_types import SqlType, sql_type
 from flink_ml_udf.flink.udf import BundleFunction
 
-_TYPES = {
-    "DOUBLE": Types.DOUBLE,
-    "FLOAT": Types.FLOAT,
-    "INT": Types.INT,
-    "BIGINT": Types.LONG,
-    "STRING": Types.STRING,
-    "BOOLEAN": Types.BOOLEAN,
-}
 _element_repr = reprlib.Repr()
 _element_repr.maxstring = _element_repr.maxother = 60
-
-
-def type_information(sql_type: str) -> TypeInformation:
-    """The DataStream type of a :mod:`~flink_ml_udf.flink.signature` SQL type name."""
-    if sql_type == "ARRAY<DOUBLE>":
-        return Types.PRIMITIVE_ARRAY(Types.DOUBLE())
-    if sql_type.startswith("ARRAY<"):
-        return Types.BASIC_ARRAY(type_information(sql_type[len("ARRAY<") : -1]))
-    return _TYPES[sql_type]()
 
 
 class _FunctionContext:
@@ -126,7 +110,7 @@ class BundleMapFunction(MapFunction):
     @property
     def output_type(self) -> TypeInformation:
         """The type of the mapped stream: the prediction's, or a named Row of the outputs."""
-        types = [type_information(t) for t in self.signature.result_types]
+        types = [sql_type(t).type_information() for t in self.signature.result_types]
         if not self.rows:
             return types[0]
         return Types.ROW_NAMED([c.name for c in self.signature.results], types)
@@ -155,7 +139,8 @@ def element_arguments(value: Any, signature: Signature, udf_name: str) -> List[p
     """One element as the UDF's arguments: one-row Series, typed as the pandas bridge types them."""
     where = f"UDF '{udf_name}' → element {_element_repr.repr(value)}"
     values = _values(value, signature, where)
-    return [_series(v, c.name, t, where) for v, c, t in zip(values, signature.arguments, signature.argument_types)]
+    types = [sql_type(t) for t in signature.argument_types]
+    return [_series(v, c.name, t, where) for v, c, t in zip(values, signature.arguments, types)]
 
 
 def _values(value: Any, signature: Signature, where: str) -> List[Any]:
@@ -211,18 +196,18 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple, np.ndarray))
 
 
-def _series(value: Any, name: str, sql_type: str, where: str) -> pd.Series:
-    if sql_type in ("DOUBLE", "FLOAT", "INT", "BIGINT"):
+def _series(value: Any, name: str, row: SqlType, where: str) -> pd.Series:
+    if row.python in (float, int):
         if value is None:
             return pd.Series([np.nan])
-        integral = sql_type in ("INT", "BIGINT")
+        integral = row.python is int
         number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if not number or (integral and not float(value).is_integer()):
             kind = "a whole number" if integral else "a number"
             raise ScoringError(f"{where} → argument {name!r}: expected {kind}, found {_element_repr.repr(value)}")
         return pd.Series([value], dtype=np.int64 if integral else np.float64)
-    if sql_type.startswith("ARRAY<"):
-        dtype = np.float64 if sql_type == "ARRAY<DOUBLE>" else object
+    if row.is_array:
+        dtype = np.float64 if row.element_type.python is float else object
         return pd.Series([None if value is None else np.asarray(value, dtype=dtype)], dtype=object)
     if value is not None and not isinstance(value, str):
         raise ScoringError(f"{where} → argument {name!r}: expected a string, found {_element_repr.repr(value)}")
@@ -235,24 +220,16 @@ def result_element(result: Result, signature: Signature, as_row: bool = False) -
     if not (signature.is_row or as_row):
         return _python(result.iloc[0], signature.result_types[0])
     cells = [result.iloc[0]] if not signature.is_row else [result.iloc[0, i] for i in range(len(signature.results))]
-    row = Row(*[_python(cell, sql_type) for cell, sql_type in zip(cells, signature.result_types)])
+    row = Row(*[_python(cell, name) for cell, name in zip(cells, signature.result_types)])
     row.set_field_names([c.name for c in signature.results])
     return row
 
 
-def _python(value: Any, sql_type: str) -> Any:
+def _python(value: Any, sql_type_name: str) -> Any:
     """A pandas cell as the plain Python value Flink's coders take; NULL as None."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    if sql_type in ("DOUBLE", "FLOAT"):
-        return float(value)
-    if sql_type in ("INT", "BIGINT"):
-        return int(value)
-    if sql_type == "BOOLEAN":
-        return bool(value)
-    if sql_type.startswith("ARRAY<"):
-        return [float(v) for v in value] if sql_type == "ARRAY<DOUBLE>" else [str(v) for v in value]
-    return str(value)
+    return sql_type(sql_type_name).python_value(value)
 
 
 def score_stream(

@@ -43,6 +43,7 @@ from flink_ml_udf.flink.signature import (
     experiment_signature,
 )
 from flink_ml_udf.flink.slots import ModelSlot, Served
+from flink_ml_udf.flink.sql_types import SqlType, sql_type
 from flink_ml_udf.mleap.compiled.murmur3 import hash_offsets, warm_hash
 
 log = logging.getLogger("flink_ml_udf.shadow")
@@ -190,6 +191,7 @@ class Router:
         self.weights = [arm.variant.weight or 1 for arm in plan.arms]
         self.names = [arm.variant.name for arm in plan.arms]
         self.results = plan.signature.results
+        self._result_types = [sql_type(t) for t in plan.signature.result_types]  # a result_type override too
         self._shadow_columns = [c.name for c in self.results if c.name.startswith(SHADOW_PREFIX)]
         self.last_diffs = np.zeros(0)
         self.last_shadow: Optional[ArmBatch] = None  # what the shadow scored of the last batch
@@ -241,7 +243,7 @@ class Router:
             )
         if self.shadow is not None:
             self._shadow(features, sampled(hashes, nulls, self.plan.shadow.variant.sample), main_prediction, columns, n)
-        return _assemble(self.results, columns, n), report
+        return _assemble(self.results, self._result_types, columns, n), report
 
     def _shadow(self, features, rows_mask, main_prediction, columns, n) -> None:
         """Score the sampled rows with the shadow; its columns stay NULL where a row was not sampled
@@ -313,27 +315,13 @@ def _prediction(outcome, served: Served) -> np.ndarray:
     return values
 
 
-def _assemble(results, columns: Dict[str, np.ndarray], n: int) -> Result:
+def _assemble(results, types: Sequence[SqlType], columns: Dict[str, np.ndarray], n: int) -> Result:
     series = []
-    for column in results:
+    for column, sql in zip(results, types):
         values = columns.get(column.name)
         if values is None:
             values = np.full(n, None, dtype=object)
-        series.append(_typed(pd.Series(values), column))
+        series.append(sql.typed(pd.Series(values)))  # object columns back to their result type's dtype
     if len(series) == 1:
         return series[0]
     return pd.concat(series, axis=1, keys=[c.name for c in results])
-
-
-def _typed(series: pd.Series, column) -> pd.Series:
-    """Object columns back to the dtype the Arrow bridge expects for the column's SQL type."""
-    from flink_ml_udf.flink.signature import sql_type_name
-
-    sql = sql_type_name(column.dtype)
-    if sql in ("DOUBLE", "FLOAT"):
-        return pd.to_numeric(series, errors="coerce").astype(np.float64)
-    if sql in ("INT", "BIGINT"):
-        return series.astype("Int32" if sql == "INT" else "Int64")
-    if sql == "BOOLEAN":
-        return series.astype("boolean")
-    return series

@@ -18,6 +18,7 @@ import pandas as pd
 
 from flink_ml_udf.errors import FlinkMlUdfError, ScoringError
 from flink_ml_udf.flink.signature import Signature
+from flink_ml_udf.flink.sql_types import sql_type
 from flink_ml_udf.mleap import Frame, Model
 from flink_ml_udf.mleap.ops import Column
 
@@ -53,7 +54,7 @@ class BatchScorer:
         missing = sorted(signature.pseudo - set(self.constants))
         if missing:
             raise ValueError(f"{self.label}: no value for pseudo-outputs {missing}")
-        self._casts = [_result_cast(t) for t in signature.result_types]
+        self._casts = [sql_type(t).result for t in signature.result_types]
         self._keep = [column.name for column in signature.results]  # a batch over budget is scored in slices
 
     def __call__(self, arguments: Sequence[pd.Series]) -> BatchOutcome:
@@ -135,44 +136,3 @@ def _to_column(series: pd.Series, column: Column) -> Tuple[np.ndarray, np.ndarra
     if len(present):
         values[~nulls] = np.stack(present)
     return values, nulls
-
-
-def _result_cast(sql_type: str):
-    """Turn an output column into the pandas Series Flink expects, NULL where ``nulled``."""
-
-    def scalar(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
-        if sql_type in ("DOUBLE", "FLOAT"):
-            out = np.asarray(values, dtype=np.float64)
-            if nulled.any():
-                out = out.copy()
-                out[nulled] = np.nan  # the Arrow bridge turns NaN into NULL
-            return pd.Series(out, copy=False)
-        if sql_type in ("INT", "BIGINT"):
-            dtype = "Int32" if sql_type == "INT" else "Int64"
-            out = pd.Series(np.asarray(values, dtype=np.float64)).round().astype(dtype)
-            out[nulled] = pd.NA
-            return out
-        if sql_type == "BOOLEAN":
-            out = pd.Series(np.asarray(values).astype(bool), dtype="boolean")
-            out[nulled] = pd.NA
-            return out
-        out = pd.Series(_strings(values), dtype=object)
-        out[nulled] = None
-        return out
-
-    def array(values: np.ndarray, nulled: np.ndarray) -> pd.Series:
-        # A vector column is a 2-D array (one row per element); a list column already holds lists.
-        rows = list(values) if values.dtype == object else list(np.asarray(values, dtype=np.float64))
-        out = pd.Series(rows, dtype=object)
-        out[nulled] = None
-        return out
-
-    return array if sql_type.startswith("ARRAY") else scalar
-
-
-def _strings(values: np.ndarray) -> np.ndarray:
-    if values.dtype == object:
-        return values
-    if np.issubdtype(values.dtype, np.floating) and np.all(values == np.round(values)):
-        return values.astype(np.int64).astype(str).astype(object)
-    return values.astype(str).astype(object)

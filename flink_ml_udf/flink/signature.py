@@ -1,8 +1,8 @@
 """How a config entry's SQL function maps onto its bundle: which bundle input each SQL argument
 feeds, which outputs form the result, and the SQL types of both.
 
-Kept free of PyFlink so that it can be checked (and explained in errors) on any machine; the UDF
-turns the type names into PyFlink ``DataTypes``.
+Kept free of PyFlink so that it can be checked (and explained in errors) on any machine; the SQL
+types themselves (names, PyFlink types, result casts) are the rows of :mod:`~flink_ml_udf.flink.sql_types`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from flink_ml_udf.config import UdfEntry, Variant
 from flink_ml_udf.errors import ConfigError
+from flink_ml_udf.flink.sql_types import RESULT_TYPES, column_sql_type, sql_type
 from flink_ml_udf.mleap import Model
 from flink_ml_udf.mleap.ops import Column
 from flink_ml_udf.mleap.types import DOUBLE, NUMERIC_BASES, STRING, DataType
-
-#: SQL type names a ``result_type`` override may use, for a single-column result.
-RESULT_TYPES = ("DOUBLE", "FLOAT", "INT", "BIGINT", "STRING", "BOOLEAN")
 
 #: Outputs that are not bundle columns but say which model scored the row: ``outputs`` may name
 #: them besides the bundle's columns (each is a STRING, the same for every row of a batch).
@@ -28,21 +26,8 @@ PSEUDO_OUTPUTS: Mapping[str, str] = {
 
 
 def sql_type_name(dtype: DataType) -> str:
-    """The SQL type of a bundle column: numeric scalars are DOUBLE (INT for integer outputs such
-    as cluster ids), strings STRING, vectors ARRAY<DOUBLE>."""
-    if dtype.shape == "scalar":
-        if dtype.base == "string":
-            return "STRING"
-        if dtype.base == "boolean":
-            return "BOOLEAN"
-        if dtype.base in ("integer", "int", "short", "byte"):
-            return "INT"
-        if dtype.base == "long":
-            return "BIGINT"
-        return "DOUBLE"
-    if dtype.base == "string":
-        return "ARRAY<STRING>"
-    return "ARRAY<DOUBLE>"
+    """The SQL type of a bundle column (:func:`~flink_ml_udf.flink.sql_types.column_sql_type`)."""
+    return column_sql_type(dtype).name
 
 
 @dataclass(frozen=True)
@@ -237,7 +222,7 @@ def experiment_signature(
             pseudo.add(name)
         else:
             results.append(by_name[name])
-    key_type = DataType("long") if entry.split_key_type == "BIGINT" else STRING
+    key_type = sql_type(entry.split_key_type).frame_type
     arguments = first.arguments
     if entry.split_key is not None:
         if any(column.name == entry.split_key for column in arguments):

@@ -10,7 +10,7 @@ is fetched where it runs. Each batch goes through the plan's router (one variant
 from __future__ import annotations
 
 import os
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import pandas as pd
 from pyflink.table import DataTypes
@@ -23,23 +23,8 @@ from flink_ml_udf.flink.router import Router, ServingPlan
 from flink_ml_udf.flink.scoring import Result
 from flink_ml_udf.flink.signature import Signature
 from flink_ml_udf.flink.slots import ModelSlot
+from flink_ml_udf.flink.sql_types import SqlType, flink_type, sql_type
 from flink_ml_udf.flink.updates import UpdateSource, start_updates
-
-_FLINK_TYPES = {
-    "DOUBLE": DataTypes.DOUBLE,
-    "FLOAT": DataTypes.FLOAT,
-    "INT": DataTypes.INT,
-    "BIGINT": DataTypes.BIGINT,
-    "STRING": DataTypes.STRING,
-    "BOOLEAN": DataTypes.BOOLEAN,
-}
-
-
-def flink_type(name: str) -> FlinkType:
-    """A PyFlink type from a :mod:`flink_ml_udf.flink.signature` type name."""
-    if name.startswith("ARRAY<") and name.endswith(">"):
-        return DataTypes.ARRAY(flink_type(name[len("ARRAY<") : -1]))
-    return _FLINK_TYPES[name]()
 
 
 def result_type(signature: Signature) -> FlinkType:
@@ -98,6 +83,7 @@ class BundleFunction(ScalarFunction):
             self._shadow_metrics = ShadowMetrics(group, self._router)
             self._shadow_slot_metrics = UdfMetrics(group.add_group("variant", self.plan.shadow.variant.name), shadow)
         self._fault_file = os.environ.get(FAULT_FILE_ENV)
+        self._result_types = [sql_type(t) for t in self.plan.signature.result_types]
 
     def eval(self, *arguments: pd.Series) -> Result:
         if self._fault_file:
@@ -114,7 +100,7 @@ class BundleFunction(ScalarFunction):
                 self._shadow_slot_metrics.scored(
                     shadowed.served, shadowed.rows, shadowed.rejected, shadowed.skipped, shadowed.seconds
                 )
-        return result
+        return bridged(result, self._result_types)
 
     def _maybe_fail(self) -> None:
         try:
@@ -132,6 +118,15 @@ class BundleFunction(ScalarFunction):
     def __getstate__(self):
         # Never ship a loaded model, a thread or a metric: workers build their own in open().
         return {"plan": self.plan, "_router": None, "_updates": []}
+
+
+def bridged(result: Result, types: Sequence[SqlType]) -> Result:
+    """A scored batch as PyFlink's Arrow serializer takes it (:meth:`SqlType.bridged`), column by column."""
+    if isinstance(result, pd.Series):
+        return types[0].bridged(result)
+    if not any(t.pandas_extension for t in types):
+        return result
+    return pd.concat([t.bridged(result[c]) for c, t in zip(result.columns, types)], axis=1, keys=list(result.columns))
 
 
 def make_udf(plan: ServingPlan) -> UserDefinedFunctionWrapper:

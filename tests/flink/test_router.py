@@ -266,3 +266,36 @@ def test_promote_names_the_variant_of_an_experiment(experiment):
     assert str(info.value) == (
         "UDF 'Fraud' → variant 'challenger': has no control topic (add control: {topic, bootstrap_servers} to its entry)"
     )
+
+
+def test_an_experiment_keeps_its_result_type_override(tmp_path, model_versions):
+    """``result_type: INT`` on a routed experiment: the rows gathered from both variants come back as
+    the declared INT (Int32), not as the bundle column's DOUBLE."""
+    path = write(tmp_path, f"""
+        mleap:
+          udf_registry:
+            - udf_name: Fraud
+              split_key: customer_id
+              result_type: INT
+              variants:
+                - {{name: champion, bundle_path: {model_versions.v1}, weight: 50}}
+                - {{name: challenger, bundle_path: {model_versions.v2}, weight: 50}}
+              shadow: {{name: candidate, bundle_path: {model_versions.v2}, sample: 0.5}}
+    """)  # fmt: skip
+    router = router_for(path)
+    assert router.plan.signature.describe("Fraud").endswith(" -> INT")
+    n = 40
+    features = {"feature1": np.linspace(0, 100, n), "feature2": np.full(n, 5.0), "feature3": np.zeros(n)}
+    keys = pd.Series([f"k{i}" for i in range(n)])
+    result, _ = router.score([keys] + [pd.Series(v) for v in features.values()])
+    variant = assign(*key_hashes(keys), [50, 50])
+    assert 0 < variant.sum() < n  # both variants scored some rows
+    expected = {path: load_bundle(path).transform_columns(features).get("prediction", "t")
+                for path in (model_versions.v1, model_versions.v2)}  # fmt: skip
+    assert str(result.dtype) == "Int32"
+    assert (
+        result.tolist()
+        == np.round(np.where(variant == 0, expected[model_versions.v1], expected[model_versions.v2]))
+        .astype(int)
+        .tolist()
+    )
