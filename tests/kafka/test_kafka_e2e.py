@@ -140,8 +140,14 @@ def test_malformed_events_fail_the_job_by_default(kafka_env, kafka_bootstrap, mo
     events = produce_features(kafka_bootstrap, features, range(2))
     producer.produce(features, value=b"{not json")
     producer.flush(10)
-    with pytest.raises(SqlScriptError) as info:
-        run_statements(kafka_env[0], statements(kafka_env))
+    config = kafka_env[0].get_config()
+    attempts = config.get("restart-strategy.fixed-delay.attempts", "20")
+    config.set("restart-strategy.fixed-delay.attempts", "1")  # the bad record fails every attempt: fail fast
+    try:
+        with pytest.raises(SqlScriptError) as info:
+            run_statements(kafka_env[0], statements(kafka_env))
+    finally:
+        config.set("restart-strategy.fixed-delay.attempts", attempts)
     assert "INSERT job failed" in str(info.value)
     assert len(events) == 2
 
