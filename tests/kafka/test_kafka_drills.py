@@ -21,7 +21,7 @@ from flink_ml_udf.flink.cluster import _alive
 from flink_ml_udf.testing.drills import PROFILES, DrillRig, drill_cluster, tally, wait_until
 from flink_ml_udf.testing.local_kafka import LocalBroker, durable_broker
 
-pytestmark = pytest.mark.flink
+pytestmark = [pytest.mark.flink, pytest.mark.drill]
 
 RATE = 200.0  # events/s: a few thousand events in flight across each drill, light enough for a busy 2-core host
 
