@@ -39,7 +39,7 @@ mleap:
   udf_registry:
     - udf_name: Plain
       bundle_path: {MODEL}
-    - udf_name: Split
+    - udf_name: SplitAB
       split_key: customer_id
       variants:
         - {{name: champion, bundle_path: {MODEL}, weight: 90}}
@@ -83,7 +83,7 @@ def flink_jobs(config_path: str, rows: int) -> None:
         "'fields.feature2.min' = '0', 'fields.feature2.max' = '10', 'fields.feature3.min' = '-1', 'fields.feature3.max' = '1')"
     )
     t_env.execute_sql("CREATE TEMPORARY TABLE Sink (p DOUBLE) WITH ('connector' = 'blackhole')")
-    calls = {"Plain": "Plain(feature1, feature2, feature3)", "Split": "Split(customer_id, feature1, feature2, feature3)",
+    calls = {"Plain": "Plain(feature1, feature2, feature3)", "SplitAB": "SplitAB(customer_id, feature1, feature2, feature3)",
              "Shadowed": "Shadowed(feature1, feature2, feature3)",
              "SplitShadowed": "SplitShadowed(customer_id, feature1, feature2, feature3)"}  # fmt: skip
     best = {}
@@ -111,7 +111,7 @@ def main() -> int:
         with open(path, "w") as handle:
             handle.write(textwrap.dedent(CONFIG))
         config = load_config(path)
-        routers = {name: router(config, name) for name in ("Plain", "Split", "Shadowed", "SplitShadowed")}
+        routers = {name: router(config, name) for name in ("Plain", "SplitAB", "Shadowed", "SplitShadowed")}
         if args.flink:
             flink_jobs(path, args.flink_rows)
     rng = np.random.default_rng(0)
@@ -119,7 +119,7 @@ def main() -> int:
     features = [pd.Series(rng.uniform(0, 100, n)), pd.Series(rng.integers(0, 11, n).astype(float)),
                 pd.Series(rng.uniform(-1, 1, n))]  # fmt: skip
     keys = pd.Series([f"customer-{i}" for i in rng.integers(0, 10**7, n)])
-    batches = {"Plain": features, "Split": [keys] + features, "Shadowed": features, "SplitShadowed": [keys] + features}
+    batches = {"Plain": features, "SplitAB": [keys] + features, "Shadowed": features, "SplitShadowed": [keys] + features}
     times = {name: [] for name in routers}
     for _ in range(args.repeat):  # interleaved, so load on the machine hits every variant alike
         for name, scorer in routers.items():
