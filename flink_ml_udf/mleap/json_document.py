@@ -10,6 +10,7 @@ that names the file and the fault.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Callable, List, Tuple, Union
 
 from flink_ml_udf.errors import FlinkMlUdfError, brief
@@ -55,9 +56,12 @@ def parse_json(data: Union[bytes, str], where: str, error: Callable[[str], Flink
 
 
 def whole_number(value: Any) -> int:
-    """A JSON integer (or an integral float, as some writers store one); ``ValueError`` otherwise.
-    Booleans are not numbers here, although Python counts them as ints."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value != int(value):
+    """A JSON integer (or an integral float, as some writers store one); ``ValueError`` otherwise,
+    NaN and ±inf (JSON ``Infinity``) included. Booleans are not numbers here, although Python counts
+    them as ints."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a whole number, found {brief(value)}")
+    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
         raise ValueError(f"expected a whole number, found {brief(value)}")
     return int(value)
 

@@ -716,3 +716,13 @@ def test_batch_over_budget_is_scored_in_slices_or_refused(tmp_path):
         f"bundle {path} → a batch of 1000 rows needs 31 MiB for its output columns, more than the batch memory "
         "budget of 3.1 MiB (max_batch_bytes); at most 100 rows fit"
     )
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 2.5, True, "3", None])
+def test_whole_numbers_refuse_infinities_and_fractions(value):
+    """Found by the fuzzer: a tree's ``featureIndex: Infinity`` escaped as OverflowError."""
+    from flink_ml_udf.mleap.json_document import whole_number
+
+    with pytest.raises(ValueError, match=r"^expected a whole number, found "):
+        whole_number(value)
+    assert whole_number(3.0) == 3 and whole_number(10**30) == 10**30

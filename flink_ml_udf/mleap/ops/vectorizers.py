@@ -209,7 +209,8 @@ class WordToVector(Op):
         if len(indices) != len(words):
             raise attrs.error("indices", f"has {len(indices)} values for {len(words)} words")
         raw = attrs.raw("word_vectors")
-        flat = attrs.tensor("word_vectors") if raw.get("type") == "tensor" else attrs.double_list("word_vectors")
+        is_tensor = isinstance(raw, dict) and raw.get("type") == "tensor"
+        flat = attrs.tensor("word_vectors") if is_tensor else attrs.double_list("word_vectors")
         self.size = flat.size // len(words)
         if self.size == 0:
             raise attrs.error("word_vectors", f"has {flat.size} values, fewer than one per word ({len(words)} words)")
