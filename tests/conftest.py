@@ -17,7 +17,9 @@ from hypothesis import settings
 
 # Fuzz tests (marker "fuzz"): the default profile is the short run inside `make test`; `make fuzz`
 # passes --hypothesis-profile=fuzz. No deadline per example: tests/fuzzing.py bounds time itself.
-settings.register_profile("default", max_examples=250, deadline=None, derandomize=True)  # CI: the same examples each run
+settings.register_profile(
+    "default", max_examples=250, deadline=None, derandomize=True
+)  # CI: the same examples each run
 settings.register_profile("fuzz", max_examples=3000, deadline=None)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
