@@ -4,7 +4,8 @@ Reading a bundle is pure-Python work (JSON, protobuf, tree building) that holds 
 lock; on a worker's background thread it slowed the batches scored meanwhile about five-fold
 (bench/reload_bench.py). Here a fresh interpreter (``python -m flink_ml_udf.flink.load_process``)
 fetches, reads and builds the model, and hands it back pickled: unpickling a model is a memory
-copy of its arrays (about 10 ms for a 17 MB forest). The child also bounds the load in time: one
+copy of its arrays (about 10 ms for a 17 MB forest). The child runs at the lowest CPU priority, so
+it takes only idle CPU where cores are short. It also bounds the load in time: one
 that hangs is killed after ``timeout_s``. The pickle comes from this package's own code in the
 child, never from the bundle (bundles are never unpickled).
 """
@@ -56,7 +57,13 @@ def load_in_child(
     return value
 
 
+#: The loader's CPU priority (``nice``): the lowest, so that where cores are short a model update
+#: waits for the CPU rather than the batches being scored meanwhile.
+LOADER_NICENESS = 19
+
+
 def main() -> int:
+    os.nice(LOADER_NICENESS)
     entry, uri, version = pickle.loads(sys.stdin.buffer.read())
     try:
         result = ("ok", load_entry_model(entry, uri, version))
