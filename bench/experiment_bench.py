@@ -119,7 +119,12 @@ def main() -> int:
     features = [pd.Series(rng.uniform(0, 100, n)), pd.Series(rng.integers(0, 11, n).astype(float)),
                 pd.Series(rng.uniform(-1, 1, n))]  # fmt: skip
     keys = pd.Series([f"customer-{i}" for i in rng.integers(0, 10**7, n)])
-    batches = {"Plain": features, "SplitAB": [keys] + features, "Shadowed": features, "SplitShadowed": [keys] + features}
+    batches = {
+        "Plain": features,
+        "SplitAB": [keys] + features,
+        "Shadowed": features,
+        "SplitShadowed": [keys] + features,
+    }
     times = {name: [] for name in routers}
     for _ in range(args.repeat):  # interleaved, so load on the machine hits every variant alike
         for name, scorer in routers.items():
