@@ -219,16 +219,23 @@ def status_of(cluster, job_id: str) -> List[str]:
         time.sleep(2)
 
 
-def test_pinned_file_changed_after_submission_fails_clearly_on_restart(
-    cluster, kafka_bootstrap, model_versions, tmp_path
-):
+def pinned_fraud_entry(tmp_path, bundle: str):
+    """A pinned ``Fraud`` entry (prediction and model version) on a copy of ``bundle`` in ``tmp_path``:
+    (the copy's path, its version, the config's path)."""
     store = str(tmp_path / "fraud.zip")
-    v1 = publish(model_versions.v1, store)
+    version = publish(bundle, store)
     config = write_config(tmp_path, f"""
         - udf_name: Fraud
           bundle_path: {store}
           outputs: [prediction, model_version]
     """)  # fmt: skip
+    return store, version, config
+
+
+def test_pinned_file_changed_after_submission_fails_clearly_on_restart(
+    cluster, kafka_bootstrap, model_versions, tmp_path
+):
+    store, v1, config = pinned_fraud_entry(tmp_path, model_versions.v1)
     # The workers read the path itself, as on a shared mount (submit ships a snapshot of local bundles
     # otherwise, which a restarted worker reads: tests/flink/test_shipping_cluster.py).
     job = RunningJob(cluster, kafka_bootstrap, tmp_path, config, ship_bundles=False, attempts=1)

@@ -137,16 +137,9 @@ def test_s3_bundle_on_taskmanagers_without_boto3(cluster, bare_python, s3_world,
 def test_a_restarted_worker_reads_the_shipped_copy_of_a_pinned_file(cluster, kafka_bootstrap, model_versions, tmp_path):
     """The bundle file disappears from this host while the job runs, and a worker fails: the restarted
     workers load the copy shipped at submission and score on with the submitted version."""
-    from tests.flink.test_model_updates import RunningJob, assert_values_match_versions, versions, write_config
-    from tests.flink.test_slots import publish
+    from tests.flink.test_model_updates import RunningJob, assert_values_match_versions, pinned_fraud_entry, versions
 
-    store = str(tmp_path / "fraud.zip")
-    v1 = publish(model_versions.v1, store)
-    config = write_config(tmp_path, f"""
-        - udf_name: Fraud
-          bundle_path: {store}
-          outputs: [prediction, model_version]
-    """)  # fmt: skip
+    store, v1, config = pinned_fraud_entry(tmp_path, model_versions.v1)
     job = RunningJob(cluster, kafka_bootstrap, tmp_path, config)
     try:
         before = len(job.wait_for(lambda rows: versions(rows).get(v1, 0) >= 50, "50 rows scored by v1"))
