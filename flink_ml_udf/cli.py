@@ -143,12 +143,11 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout, err: TextIO
             out.write(format_comparison(args.udf, compare(load_config(args.config), args.udf, document)))
             return 0
         if args.command == "status":
-            from flink_ml_udf.flink.status import format_status, job_status, running_jobs, shadow_comparisons
+            from flink_ml_udf.flink.status import format_status, job_report, running_jobs
 
             try:
                 for job_id in [args.job] if args.job else running_jobs(args.jobmanager):
-                    rows = job_status(args.jobmanager, job_id)
-                    out.write(format_status(job_id, rows, shadow_comparisons(args.jobmanager, job_id)))
+                    out.write(format_status(job_id, *job_report(args.jobmanager, job_id)))
             except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
                 raise FlinkMlUdfError(f"cannot read the REST API at {args.jobmanager}: {exc}") from None
             return 0

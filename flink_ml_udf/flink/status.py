@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from flink_ml_udf.flink.cluster import _rest, subtask_metrics
 
@@ -52,9 +52,19 @@ class ShadowComparison:
         )
 
 
-def shadow_comparisons(jobmanager: str, job_id: str) -> List[ShadowComparison]:
+Metrics = Sequence[Tuple[int, str, float]]  # (subtask, key, value) as subtask_metrics() reads them
+
+
+def job_report(jobmanager: str, job_id: str) -> Tuple[List[SubtaskStatus], List[ShadowComparison]]:
+    """The table and the shadow comparisons of one job, from one reading of its metrics, so the
+    two never disagree about whether the REST API has reported anything yet."""
+    metrics = subtask_metrics(jobmanager, job_id)
+    return job_status(metrics), shadow_comparisons(metrics)
+
+
+def shadow_comparisons(metrics: Metrics) -> List[ShadowComparison]:
     sums: Dict[str, Dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for _, key, value in subtask_metrics(jobmanager, job_id):
+    for _, key, value in metrics:
         udf, _, metric = key[len(PREFIX) :].partition(".")
         if key.startswith(PREFIX) and metric.startswith("shadow_"):
             if metric == "shadow_abs_diff_p99_e6":
@@ -68,10 +78,10 @@ def shadow_comparisons(jobmanager: str, job_id: str) -> List[ShadowComparison]:
     ]  # fmt: skip
 
 
-def job_status(jobmanager: str, job_id: str) -> List[SubtaskStatus]:
+def job_status(metrics: Metrics) -> List[SubtaskStatus]:
     values: Dict[tuple, Dict[str, float]] = defaultdict(dict)
     versions: Dict[tuple, str] = {}
-    for subtask, key, value in subtask_metrics(jobmanager, job_id):
+    for subtask, key, value in metrics:
         if not key.startswith(PREFIX):
             continue
         udf, _, metric = key[len(PREFIX) :].partition(".")
