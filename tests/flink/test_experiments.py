@@ -176,7 +176,9 @@ def test_shadow_is_compared_and_counted_and_never_changes_what_is_returned(
         from flink_ml_udf.cli import main as cli
 
         deadline, text = time.monotonic() + 40, ""
-        while time.monotonic() < deadline and not (f"Fraud shadow: {len(shadowed)} rows" in text and "Fraud/champion" in text):
+        while time.monotonic() < deadline and not (
+            f"Fraud shadow: {len(shadowed)} rows" in text and "Fraud/champion" in text
+        ):
             out = io.StringIO()
             assert cli(["status", "--jobmanager", cluster.address, "--job", job.job_id], out=out) == 0
             text = out.getvalue()

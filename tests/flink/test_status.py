@@ -44,4 +44,6 @@ def test_subtasks_on_different_versions_are_shown_one_by_one():
 
 
 def test_nothing_reported_yet_says_so():
-    assert format_status("j1", job_status([]), shadow_comparisons([])) == "job j1: no flink-ml-udf metrics reported yet\n"
+    assert (
+        format_status("j1", job_status([]), shadow_comparisons([])) == "job j1: no flink-ml-udf metrics reported yet\n"
+    )
