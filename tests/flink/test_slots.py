@@ -19,6 +19,7 @@ from flink_ml_udf.flink.slots import ModelSlot
 from flink_ml_udf.flink.updates import ModelUpdate, StorePoller, parse_update, start_updates
 from flink_ml_udf.loaders.file import content_hash
 from flink_ml_udf.mleap import load_bundle
+from tests.conftest import REPO
 
 FEATURES = {"feature1": [10.0, 50.0, 90.0], "feature2": [1.0, 5.0, 9.0], "feature3": [0.1, -0.5, 0.9]}
 
@@ -180,3 +181,51 @@ def test_a_reload_that_outlives_its_time_bound_is_stopped_and_rejected(store, mo
     version = publish(model_versions.v2, store)
     assert not slot.propose(store, version)
     assert slot.stats.last_failure == f"UDF 'Fraud' → bundle {store}: not loaded within 0.01 s (the load was stopped)"
+
+
+def compiled_kernels(root) -> list:
+    """The numba dispatchers a model holds (instance attributes, containers and closures; not
+    module globals), found by walking it."""
+    import types
+
+    from numba.core.dispatcher import Dispatcher
+
+    found, seen, stack = [], {}, [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, np.ndarray, type, types.ModuleType)):
+            continue
+        seen[id(obj)] = obj  # kept alive, so that no later object reuses its id
+        if isinstance(obj, Dispatcher):
+            found.append(obj)
+        elif isinstance(obj, (dict, types.MappingProxyType)):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        elif isinstance(obj, types.FunctionType):
+            stack.extend(cell.cell_contents for cell in obj.__closure__ or ())
+        elif isinstance(obj, types.MethodType):
+            stack.append(obj.__self__)
+        elif hasattr(obj, "__dict__"):
+            stack.append(vars(obj))
+            stack.append(type(obj).__dict__)  # class-level kernels (ForestSum.kernels)
+    return found
+
+
+@pytest.mark.parametrize("bundle", ["models/example-1.zip", "tests/data/spark/airbnb.model.rf.zip"])
+def test_a_model_loaded_in_the_update_child_arrives_with_its_kernels_compiled(bundle):
+    """A numba dispatcher pickled in the loader child comes back in the worker as a new,
+    uncompiled one unless the model re-resolves it: its first batch then compiled on the scoring
+    path (a ~1 s stall after every hot reload). Every kernel the model holds must be the module's
+    own dispatcher, already compiled."""
+    import sys
+
+    from flink_ml_udf.flink.load_process import load_in_child
+
+    path = os.path.join(REPO, bundle)
+    model = load_in_child(UdfEntry("Fraud", path), path, None).model
+    kernels = {kernel.py_func.__name__: kernel for kernel in compiled_kernels(model)}
+    assert {"_perfect_sum", "_nodes_sum"} <= set(kernels)  # the forest's walks are among them
+    for kernel in kernels.values():
+        assert getattr(sys.modules[kernel.py_func.__module__], kernel.py_func.__name__) is kernel
+    assert kernels["_perfect_sum"].signatures  # the layout these forests walk, compiled before any batch

@@ -299,17 +299,57 @@ class _Layout:
         return np.zeros((1, self.ensemble.max_feature + 1))
 
 
-class ForestSum:
+class _CompiledWalk:
+    """A kernel over a :class:`_Layout`, chosen by the layout and compiled (or loaded from numba's
+    cache) at load.
+
+    The kernel is looked up by layout, never stored on the instance: a numba dispatcher pickled in
+    one process comes back in another as a new, uncompiled dispatcher, so a model loaded in the
+    update child (flink/load_process.py) compiled its walk again on its first batch, on the scoring
+    path (~1 s stalls after a hot reload, bench/reload_bench.py). Unpickling warms the kernel here,
+    on the thread that takes the model in.
+    """
+
+    #: The kernel of each layout: (perfect, nodes).
+    kernels: tuple = ()
+    layout: _Layout
+    who: str
+
+    @property
+    def kernel(self):
+        return self.kernels[0] if self.layout.perfect else self.kernels[1]
+
+    @property
+    def chunk(self) -> int:
+        return GROUP_ROWS if self.layout.perfect else BLOCK_ROWS
+
+    def _example_outputs(self) -> tuple:
+        """The arguments after the layout's arrays, for a one-row call."""
+        raise NotImplementedError
+
+    def _warm(self) -> None:
+        warm(self.who, self.kernel, self.layout.example(), *self.layout.arrays, *self._example_outputs(), 1)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._warm()
+
+
+class ForestSum(_CompiledWalk):
     """Per row, the left-to-right sum over trees of ``table[leaf]`` (``table``: one row per node):
     a regression tree's prediction, a forest's total, a classifier's votes. Built at load."""
 
+    kernels = (_perfect_sum, _nodes_sum)
+
     def __init__(self, ensemble: TreeEnsemble, table: np.ndarray, who: str) -> None:
+        self.who = who
         self.layout = _Layout(ensemble)
         self.table = self.layout.leaf_table(np.asarray(table).reshape(len(ensemble.feature), -1))
         self.width = self.table.shape[-1]
-        self.kernel = _perfect_sum if self.layout.perfect else _nodes_sum
-        self.chunk = GROUP_ROWS if self.layout.perfect else BLOCK_ROWS
-        warm(who, self.kernel, self.layout.example(), *self.layout.arrays, self.table, np.empty((1, self.width)), 1)
+        self._warm()
+
+    def _example_outputs(self) -> tuple:
+        return self.table, np.empty((1, self.width))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Shape ``(rows, table width)``."""
@@ -319,19 +359,23 @@ class ForestSum:
         return out
 
 
-class BoostedSum:
+class BoostedSum(_CompiledWalk):
     """Per row, every tree's prediction (its leaf's first value) dotted with ``weights`` as the
     JVM's ``ddot`` does. Built at load."""
+
+    kernels = (_perfect_boosted, _nodes_boosted)
 
     def __init__(
         self, ensemble: TreeEnsemble, weights: np.ndarray, who: str, table: Optional[np.ndarray] = None
     ) -> None:
+        self.who = who
         self.layout = _Layout(ensemble)
         self.table = self.layout.leaf_table(ensemble.values[:, 0] if table is None else table)
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)
-        self.kernel = _perfect_boosted if self.layout.perfect else _nodes_boosted
-        self.chunk = GROUP_ROWS if self.layout.perfect else BLOCK_ROWS
-        warm(who, self.kernel, self.layout.example(), *self.layout.arrays, self.table, self.weights, np.empty(1), 1)
+        self._warm()
+
+    def _example_outputs(self) -> tuple:
+        return self.table, self.weights, np.empty(1)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Shape ``(rows,)``."""
