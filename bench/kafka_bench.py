@@ -23,9 +23,9 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from scripts.kafka_demo import make_table_environment, run  # noqa: E402
+from scripts.kafka_demo import JVM_STAND_IN, make_table_environment, run  # noqa: E402
 
-JOBS = {"no-UDF": "feature1 * 0.5 + feature2 * 3.0 + feature3", "Predict": None}
+JOBS = {"no-UDF": JVM_STAND_IN, "Predict": None}
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from flink_ml_udf.testing.drills import SCORING_UDF
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARMUP_EVENTS = 200
 
@@ -63,9 +65,14 @@ def event_time_ms(text: str) -> float:
     return stamp.timestamp() * 1000.0
 
 
-#: What predictions_kafka.sql scores each event with; ``run(..., expression=...)`` swaps it, e.g. for
-#: JVM arithmetic, to measure the same pipeline without a Python worker (bench/kafka_bench.py).
-PREDICT_CALL = "Predict(feature1, feature2, feature3)"
+#: What predictions_kafka.sql scores each event with (a ROW of prediction and model_version);
+#: ``run(..., expression=...)`` swaps it for an expression of the same type, e.g. JVM arithmetic, to
+#: measure the same pipeline without a Python worker (bench/kafka_bench.py).
+PREDICT_CALL = f"{SCORING_UDF}(feature1, feature2, feature3)"
+#: The same ROW type from JVM arithmetic: the job without a Python worker.
+JVM_STAND_IN = (
+    "CAST(ROW(feature1 * 0.5 + feature2 * 3.0 + feature3, 'jvm') AS ROW<prediction DOUBLE, model_version STRING>)"
+)
 
 
 def run(
