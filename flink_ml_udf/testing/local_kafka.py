@@ -289,10 +289,15 @@ class CommittedReader:
         self._pending: dict = {}  # producer id -> [(offset, record)] of its open transaction
         self._sorted = True
 
+    #: How long fetches may return nothing at or past the read offset, below the high watermark,
+    #: before :meth:`read` returns what it has (callers poll again): tansu restarted on its S3
+    #: storage has been seen answering so at one offset for minutes (a fault drill, CI).
+    STALL_SECONDS = 5.0
+
     def read(self, timeout: float = 30.0) -> list:
         """Every committed JSON record of partition 0 so far (or what ``keep`` kept of it), in offset
         order: up to the end of the log when the read began (a log growing faster than it is read
-        would never be read to its end)."""
+        would never be read to its end), or up to where the broker stops handing out records."""
         import struct
 
         from kafka.record.memory_records import MemoryRecords
@@ -300,10 +305,18 @@ class CommittedReader:
         host, port = self.bootstrap.rsplit(":", 1)
         deadline = time.monotonic() + timeout
         end: Optional[int] = None
+        stalled_since: Optional[float] = None
         with socket.create_connection((host, int(port)), timeout=timeout) as connection:
             while True:
-                if time.monotonic() > deadline:
-                    raise WheelFileError(f"{self.topic} on {self.bootstrap}: not read to its end within {timeout} s")
+                now = time.monotonic()
+                if now > deadline:
+                    raise WheelFileError(
+                        f"{self.topic} on {self.bootstrap}: not read to its end within {timeout} s "
+                        f"(at offset {self.offset}, high watermark {end})"
+                    )
+                if stalled_since is not None and now - stalled_since > self.STALL_SECONDS:
+                    break  # nothing more at this offset for now: return what was read
+                started_at = self.offset
                 high_watermark, data = _fetch(connection, self.topic, self.offset)
                 end = high_watermark if end is None else end
                 records = MemoryRecords(data) if data else None
@@ -327,6 +340,10 @@ class CommittedReader:
                             self._visible.append(self._parsed(record))
                 if self.offset >= end:
                     break
+                if self.offset == started_at:
+                    stalled_since = stalled_since if stalled_since is not None else now
+                else:
+                    stalled_since = None
         if not self._sorted:
             self._visible.sort(key=lambda item: item[0])
             self._sorted = True
