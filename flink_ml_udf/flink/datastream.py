@@ -206,6 +206,12 @@ def _series(value: Any, name: str, row: SqlType, where: str) -> pd.Series:
             kind = "a whole number" if integral else "a number"
             raise ScoringError(f"{where} → argument {name!r}: expected {kind}, found {_element_repr.repr(value)}")
         return pd.Series([value], dtype=np.int64 if integral else np.float64)
+    if row.python is bool:
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise ScoringError(
+                f"{where} → argument {name!r}: expected true or false, found {_element_repr.repr(value)}"
+            )
+        return pd.Series([value], dtype=object)
     if row.is_array:
         dtype = np.float64 if row.element_type.python is float else object
         return pd.Series([None if value is None else np.asarray(value, dtype=dtype)], dtype=object)

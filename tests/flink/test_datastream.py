@@ -94,6 +94,19 @@ def test_an_experiment_takes_its_split_key_first_or_by_name(tmp_path):
     assert str(info.value) == "UDF 'Ab' → element (7, 1.0, 2.0) → argument 'customer': expected a string, found 7"
 
 
+def test_a_boolean_argument_takes_booleans_only():
+    from flink_ml_udf.flink.datastream import _series
+    from flink_ml_udf.flink.sql_types import sql_type
+
+    boolean = sql_type("BOOLEAN")
+    for value in (True, False, np.bool_(True), None):
+        assert _series(value, "flag", boolean, "UDF 'P' → element").tolist() == [value]
+    for value, shown in (("true", "'true'"), (1, "1")):
+        with pytest.raises(ScoringError) as info:
+            _series(value, "flag", boolean, "UDF 'P' → element")
+        assert str(info.value) == f"UDF 'P' → element → argument 'flag': expected true or false, found {shown}"
+
+
 def test_results_become_python_values_and_named_rows():
     signature = signature_of(UdfEntry("P", EXAMPLE_1, outputs=("prediction", "model_version", "features")))
     frame = pd.concat(
