@@ -265,8 +265,12 @@ def consume(
 # (the Fetch response's aborted_transactions), so a read_committed consumer sees aborted records
 # there. committed_records() applies Kafka's read_committed rule from the markers in the log:
 # a transactional record is visible once a COMMIT marker of its producer follows it, never after
-# an ABORT, and not while its transaction is open. It works on any broker; it reads partition 0
-# from the bootstrap broker (the tests' topics have one partition on one broker).
+# an ABORT, and not while its transaction is open. Producer epochs fence as a Kafka broker's
+# produce path does (tansu does not): a producer's records of an older epoch than it has already
+# used are a fenced producer's late writes, never visible; records left open when the producer
+# writes with a newer epoch belong to a transaction that the newer epoch aborted. It works on any
+# broker; it reads partition 0 from the bootstrap broker (the tests' topics have one partition on
+# one broker).
 
 _FETCH_API, _FETCH_VERSION = 1, 4
 
@@ -287,6 +291,7 @@ class CommittedReader:
         self.offset = 0  # the next offset to fetch
         self._visible: list = []  # (offset, record) of committed records
         self._pending: dict = {}  # producer id -> [(offset, record)] of its open transaction
+        self._epochs: dict = {}  # producer id -> the newest epoch seen in its batches (data or markers)
         self._sorted = True
 
     #: How long fetches may return nothing at or past the read offset, below the high watermark,
@@ -298,8 +303,6 @@ class CommittedReader:
         """Every committed JSON record of partition 0 so far (or what ``keep`` kept of it), in offset
         order: up to the end of the log when the read began (a log growing faster than it is read
         would never be read to its end), or up to where the broker stops handing out records."""
-        import struct
-
         from kafka.record.memory_records import MemoryRecords
 
         host, port = self.bootstrap.rsplit(":", 1)
@@ -324,30 +327,49 @@ class CommittedReader:
                     batch = records.next_batch()
                     if batch is None:
                         break
-                    for record in batch:
-                        if record.offset < self.offset:
-                            continue  # a batch starting before the fetch offset comes back whole
-                        self.offset = record.offset + 1
-                        if batch.is_control_batch:
-                            marker = struct.unpack(">hh", record.key)[1]  # version, type: 0 ABORT, 1 COMMIT
-                            done = self._pending.pop(batch.producer_id, [])
-                            if marker == 1:
-                                self._visible += done
-                                self._sorted = False
-                        elif batch.is_transactional:
-                            self._pending.setdefault(batch.producer_id, []).append(self._parsed(record))
-                        else:
-                            self._visible.append(self._parsed(record))
+                    records_read = [record for record in batch if record.offset >= self.offset]
+                    if records_read:  # a batch starting before the fetch offset comes back whole
+                        self.offset = records_read[-1].offset + 1
+                        self.take(batch, records_read)
                 if self.offset >= end:
                     break
                 if self.offset == started_at:
                     stalled_since = stalled_since if stalled_since is not None else now
                 else:
                     stalled_since = None
+        return self.records()
+
+    def records(self) -> list:
+        """The committed records taken so far, in offset order."""
         if not self._sorted:
             self._visible.sort(key=lambda item: item[0])
             self._sorted = True
         return [value for _, value in self._visible]
+
+    def take(self, batch, records: list) -> None:
+        """Apply one record batch (its records from the read offset on) to what is visible: Kafka's
+        read_committed rule, with producer epochs fencing as a broker's produce path does."""
+        import struct
+
+        producer, epoch = batch.producer_id, batch.producer_epoch
+        if not (batch.is_control_batch or batch.is_transactional):
+            self._visible += [self._parsed(record) for record in records]
+            return
+        newest = self._epochs.get(producer, epoch)
+        if epoch < newest:
+            return  # a fenced producer's late write (or late marker): a Kafka broker refuses it
+        if epoch > newest and not batch.is_control_batch:
+            # Data of a newer epoch: the open transaction was aborted (a marker may carry a bumped
+            # epoch for the transaction it ends, as KIP-890's markers do, so markers don't count).
+            self._pending.pop(producer, None)
+        self._epochs[producer] = epoch
+        if batch.is_control_batch:
+            done = self._pending.pop(producer, [])
+            if struct.unpack(">hh", records[0].key)[1] == 1:  # version, type: 0 ABORT, 1 COMMIT
+                self._visible += done
+                self._sorted = False
+        else:
+            self._pending.setdefault(producer, []).extend(self._parsed(record) for record in records)
 
     def _parsed(self, record) -> tuple:
         import json
