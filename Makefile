@@ -27,9 +27,10 @@ run: install
 
 # The fault drills run in a pytest process of their own, after the rest: sharing one with the Flink tests,
 # they left later jobs of that process unable to start a JVM gateway (see README, "Recovery after a failure").
+# Each prints its slowest tests, so that CI's log says where the suite's time goes.
 test: install-dev jars
-	$(PY) -m pytest -m "not drill" $(PYTEST_ARGS)
-	$(PY) -m pytest -m drill $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not drill" --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -m drill --durations=10 $(PYTEST_ARGS)
 
 # The fuzz tests only, with the long hypothesis profile (3000 examples each, ~20 minutes; `make test` runs 250).
 fuzz: install-dev
