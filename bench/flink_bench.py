@@ -1,6 +1,7 @@
 """Throughput of Predict inside Flink against PyFlink's own floor, side by side in one run.
 
-    python bench/flink_bench.py [--rows 1000000] [--repeat 3] [--bundle-size N --batch-size N]
+    python bench/flink_bench.py [--rows 1000000] [--repeat 3] [--steady-rows 5000000]
+                                [--bundle-size N --batch-size N]
 
 Two workloads, each datagen → blackhole at parallelism 1 in one local minicluster:
   example-1  three DOUBLE/INT columns → scaler + RF 20 trees (models/example-1.zip)
@@ -16,6 +17,13 @@ and range over the rounds. The machine is shared, so wall-clock rates are noisy:
 counts the CPU seconds the job took (the JVM and the Python workers it starts, from /proc), and
 rows per CPU-second compare the queries' cost independently of what else runs. The in-process
 line is ``BatchScorer`` alone on 100k-row batches (no Flink, CPU time): our share of the cost.
+
+Every job pays a fixed cost besides its rows: submission, the Python worker's start and, for
+Predict, the worker's ``open()`` (the bundle load, and numba's own start-up when it loads the
+compiled kernels from its cache). With ``--steady-rows N`` each query also runs on N rows in every
+round, and the bench prints the steady rate (the extra rows over the extra time, from the median
+times of the two sizes) and the fixed cost (the time the short run took beyond its rows at that
+rate): the two parts that the rate of one size mixes.
 """
 
 from __future__ import annotations
@@ -168,6 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--steady-rows", type=int, default=0, help="also run N rows: steady rate and fixed cost")
     parser.add_argument("--workloads", default="example-1,airbnb")
     parser.add_argument("--bundle-size", default=None, help="python.fn-execution.bundle.size (default: registry's)")
     parser.add_argument("--batch-size", default=None, help="python.fn-execution.arrow.batch.size (default: registry's)")
@@ -187,6 +196,10 @@ def main() -> None:
     register_from_config(config_path, t_env)
     register_trivial_udfs(t_env)
     sizes = {"": args.rows, "Warm": 20_000}
+    if args.steady_rows:
+        if args.steady_rows <= args.rows:
+            parser.error("--steady-rows must be more than --rows")
+        sizes["Steady"] = args.steady_rows
     for suffix, rows in sizes.items():
         t_env.execute_sql(EXAMPLE_SOURCE.format(table=f"Features{suffix}", rows=rows))
         for statement in airbnb_source(rows, suffix):
@@ -216,12 +229,17 @@ def main() -> None:
             timed(workload, name, "Warm")
     wall: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
     cpu: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
+    short: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
+    long: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
     for _ in range(args.repeat):  # round-robin, so that a noisy minute hits every query alike
         for workload in workloads:
             for name in WORKLOADS[workload]:
                 seconds, cpu_used = timed(workload, name, "")
                 wall[workload][name].append(args.rows / seconds)
                 cpu[workload][name].append(args.rows / cpu_used)
+                short[workload][name].append(seconds)
+                if args.steady_rows:
+                    long[workload][name].append(timed(workload, name, "Steady")[0])
     batches = in_process_batches()
     for workload in workloads:
         print(f"\n{workload}")
@@ -243,6 +261,33 @@ def main() -> None:
                 f"  {label:<19} Predict / trivial UDF: {predict / trivial:.2f} (target >= {target}); "
                 f"trivial / no-UDF: {trivial / none:.2f}; Predict / no-UDF: {predict / none:.2f}"
             )
+        if args.steady_rows:
+            print_steady(workload, args.rows, args.steady_rows, short[workload], long[workload], target)
+
+
+def print_steady(
+    workload: str,
+    rows: int,
+    steady_rows: int,
+    short: Dict[str, List[float]],
+    long: Dict[str, List[float]],
+    target: float,
+) -> None:
+    """The steady rate and fixed cost of each query, from the median times of the two sizes."""
+    steady = {}
+    for name in WORKLOADS[workload]:
+        t_short, t_long = float(np.median(short[name])), float(np.median(long[name]))
+        steady[name] = (steady_rows - rows) / (t_long - t_short)
+        fixed = t_short - rows / steady[name]
+        print(
+            f"  {name:<20} steady {steady[name]:>9,.0f} rows/s, fixed cost {fixed:5.2f} s "
+            f"(median {t_short:.2f} s for {rows:,} rows, {t_long:.2f} s for {steady_rows:,})"
+        )
+    predict, trivial, none = (steady[q] for q in ("Predict", "trivial pandas UDF", "no-UDF"))
+    print(
+        f"  steady rows/s       Predict / trivial UDF: {predict / trivial:.2f} (target >= {target}); "
+        f"trivial / no-UDF: {trivial / none:.2f}; Predict / no-UDF: {predict / none:.2f}"
+    )
 
 
 def jvm_pid() -> int:
