@@ -266,11 +266,12 @@ def consume(
 # there. committed_records() applies Kafka's read_committed rule from the markers in the log:
 # a transactional record is visible once a COMMIT marker of its producer follows it, never after
 # an ABORT, and not while its transaction is open. Producer epochs fence as a Kafka broker's
-# produce path does (tansu does not): a producer's records of an older epoch than it has already
-# used are a fenced producer's late writes, never visible; records left open when the producer
-# writes with a newer epoch belong to a transaction that the newer epoch aborted. It works on any
-# broker; it reads partition 0 from the bootstrap broker (the tests' topics have one partition on
-# one broker).
+# produce path does, for a broker that would store a fenced producer's writes: a producer's
+# records of an older epoch than it has already used are never visible, and records left open
+# when the producer writes with a newer epoch belong to a transaction that epoch aborted (on a
+# real Kafka both rules never trigger: the broker refuses such writes and writes the ABORT). It
+# works on any broker; it reads partition 0 from the bootstrap broker (the tests' topics have one
+# partition on one broker).
 
 _FETCH_API, _FETCH_VERSION = 1, 4
 
@@ -288,6 +289,7 @@ class CommittedReader:
     def __init__(self, bootstrap: str, topic: str, keep: Optional[Callable[[dict], object]] = None) -> None:
         self.bootstrap, self.topic = bootstrap, topic
         self.keep = keep  # what to keep of each record (default: the whole dict); long reads keep little
+        self.trace: Optional[list] = None  # set to [] to record each batch taken (see describe())
         self.offset = 0  # the next offset to fetch
         self._visible: list = []  # (offset, record) of committed records
         self._pending: dict = {}  # producer id -> [(offset, record)] of its open transaction
@@ -339,6 +341,25 @@ class CommittedReader:
                     stalled_since = None
         return self.records()
 
+    def describe(self) -> str:
+        """The batches taken while :attr:`trace` was on: a line per run of data batches of one
+        producer epoch (offsets, records) and per marker. What a test prints when counts disagree."""
+        lines, run = [], None  # run: [producer, epoch, first offset, last offset, records]
+        for producer, epoch, marker, first, last, count in self.trace or []:
+            if marker is None and run and run[:2] == [producer, epoch]:
+                run[3], run[4] = last, run[4] + count
+                continue
+            if run:
+                lines.append("producer {} epoch {}: offsets {}-{}, {} records".format(*run))
+            run = None
+            if marker is None:
+                run = [producer, epoch, first, last, count]
+            else:
+                lines.append(f"producer {producer} epoch {epoch}: {marker} at {first}")
+        if run:
+            lines.append("producer {} epoch {}: offsets {}-{}, {} records".format(*run))
+        return "\n".join(lines)
+
     def records(self) -> list:
         """The committed records taken so far, in offset order."""
         if not self._sorted:
@@ -351,7 +372,12 @@ class CommittedReader:
         read_committed rule, with producer epochs fencing as a broker's produce path does."""
         import struct
 
-        producer, epoch = batch.producer_id, batch.producer_epoch
+        producer, epoch, marker = batch.producer_id, batch.producer_epoch, None
+        if batch.is_control_batch:  # key: version, type (0 ABORT, 1 COMMIT)
+            marker = "COMMIT" if struct.unpack(">hh", records[0].key)[1] == 1 else "ABORT"
+        if self.trace is not None:
+            tx = producer if batch.is_transactional or batch.is_control_batch else "(not transactional)"
+            self.trace.append((tx, epoch, marker, records[0].offset, records[-1].offset, len(records)))
         if not (batch.is_control_batch or batch.is_transactional):
             self._visible += [self._parsed(record) for record in records]
             return
@@ -363,9 +389,9 @@ class CommittedReader:
             # epoch for the transaction it ends, as KIP-890's markers do, so markers don't count).
             self._pending.pop(producer, None)
         self._epochs[producer] = epoch
-        if batch.is_control_batch:
+        if marker is not None:
             done = self._pending.pop(producer, [])
-            if struct.unpack(">hh", records[0].key)[1] == 1:  # version, type: 0 ABORT, 1 COMMIT
+            if marker == "COMMIT":
                 self._visible += done
                 self._sorted = False
         else:

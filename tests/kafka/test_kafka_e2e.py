@@ -14,7 +14,13 @@ import pytest
 
 from flink_ml_udf.flink.sql_script import SqlScriptError, read_statements, run_statements
 from flink_ml_udf.testing.drills import FEATURES, runtime_predictions
-from flink_ml_udf.testing.local_kafka import committed_records, consume, create_topics, produce_features
+from flink_ml_udf.testing.local_kafka import (
+    CommittedReader,
+    committed_records,
+    consume,
+    create_topics,
+    produce_features,
+)
 from tests.conftest import FAULT_FILE, REPO
 
 pytestmark = pytest.mark.flink
@@ -132,8 +138,17 @@ def test_exactly_once_survives_two_failures(kafka_env, kafka_bootstrap, monkeypa
         if os.path.exists(FAULT_FILE):
             os.remove(FAULT_FILE)
     assert failures == 2
-    assert len(records) == len(events) == rounds * per_round
+    assert len(records) == len(events) == rounds * per_round, explain_log(kafka_bootstrap, predictions)
     assert_exactly_once(records, events)
+
+
+def explain_log(bootstrap: str, topic: str) -> str:
+    """What a failing count says next to it: the transactions in the log, and which ids came twice."""
+    reader = CommittedReader(bootstrap, topic)
+    reader.trace = []
+    counts = Counter(record["id"] for record in reader.read())
+    twice = sorted(i for i, n in counts.items() if n > 1)
+    return f"ids read more than once: {len(twice)} (first: {twice[:10]})\n{reader.describe()}"
 
 
 def test_malformed_events_fail_the_job_by_default(kafka_env, kafka_bootstrap, monkeypatch):

@@ -58,10 +58,11 @@ def _batch(producer: int, epoch: int, *ids: int, marker: str = "", offset: list)
 
 
 def test_committed_records_fence_producer_epochs_as_a_broker_does():
-    """A broker refuses a fenced producer's writes; tansu stores them. Records of an older epoch than
-    the producer has used are never visible, even when a later COMMIT of that producer follows, and
-    an open transaction is aborted by the producer's next epoch (CI: 2145 of 2000 ids after failovers)."""
+    """A broker refuses a fenced producer's writes: records of an older epoch than the producer has
+    used are never visible, even when a later COMMIT of that producer follows, and an open
+    transaction is aborted by the producer's next epoch. ``describe`` lists what was read."""
     reader, offset = CommittedReader("127.0.0.1:1", "t"), [0]
+    reader.trace = []
     for batch in (
         _batch(7, 0, 1, 2, offset=offset),
         _batch(7, 0, marker="COMMIT", offset=offset),
@@ -76,3 +77,15 @@ def test_committed_records_fence_producer_epochs_as_a_broker_does():
     ):
         reader.take(*batch)
     assert [record["id"] for record in reader.records()] == [1, 2, 6, 8]
+    assert reader.describe().splitlines() == [
+        "producer 7 epoch 0: offsets 0-1, 2 records",
+        "producer 7 epoch 0: COMMIT at 2",
+        "producer 7 epoch 0: offsets 3-4, 2 records",
+        "producer 7 epoch 1: ABORT at 5",
+        "producer 7 epoch 0: offsets 6-6, 1 records",
+        "producer 7 epoch 1: offsets 7-7, 1 records",
+        "producer 8 epoch 0: offsets 8-8, 1 records",
+        "producer 8 epoch 1: offsets 9-9, 1 records",
+        "producer 8 epoch 1: COMMIT at 10",
+        "producer 7 epoch 2: COMMIT at 11",
+    ]
