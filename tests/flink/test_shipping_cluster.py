@@ -148,8 +148,10 @@ def test_a_restarted_worker_reads_the_shipped_copy_of_a_pinned_file(cluster, kaf
         # Rows go on flowing for a moment after the failure (CI once counted 200 more before the
         # JobManager had recorded it): count the rows of the restarted job only.
         failed = job.wait_for(
-            lambda rows: not os.path.exists(FAULT_FILE)
-            and "failure injected through" in job_exception(cluster.address, job.job_id),
+            lambda rows: (
+                not os.path.exists(FAULT_FILE)
+                and "failure injected through" in job_exception(cluster.address, job.job_id)
+            ),
             "the injected failure, recorded by the JobManager",
         )
         rows = job.wait_for(lambda rows: len(rows) >= len(failed) + 200, "200 more rows after the restart")
