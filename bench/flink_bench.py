@@ -229,7 +229,6 @@ def main() -> None:
             timed(workload, name, "Warm")
     wall: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
     cpu: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
-    short: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
     long: Dict[str, Dict[str, List[float]]] = {w: {q: [] for q in WORKLOADS[w]} for w in workloads}
     for _ in range(args.repeat):  # round-robin, so that a noisy minute hits every query alike
         for workload in workloads:
@@ -237,7 +236,6 @@ def main() -> None:
                 seconds, cpu_used = timed(workload, name, "")
                 wall[workload][name].append(args.rows / seconds)
                 cpu[workload][name].append(args.rows / cpu_used)
-                short[workload][name].append(seconds)
                 if args.steady_rows:
                     long[workload][name].append(timed(workload, name, "Steady")[0])
     batches = in_process_batches()
@@ -262,7 +260,8 @@ def main() -> None:
                 f"trivial / no-UDF: {trivial / none:.2f}; Predict / no-UDF: {predict / none:.2f}"
             )
         if args.steady_rows:
-            print_steady(workload, args.rows, args.steady_rows, short[workload], long[workload], target)
+            short = {name: [args.rows / rate for rate in rates] for name, rates in wall[workload].items()}
+            print_steady(workload, args.rows, args.steady_rows, short, long[workload], target)
 
 
 def print_steady(

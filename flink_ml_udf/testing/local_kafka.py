@@ -345,19 +345,15 @@ class CommittedReader:
         """The batches taken while :attr:`trace` was on: a line per run of data batches of one
         producer epoch (offsets, records) and per marker. What a test prints when counts disagree."""
         lines, run = [], None  # run: [producer, epoch, first offset, last offset, records]
-        for producer, epoch, marker, first, last, count in self.trace or []:
+        for producer, epoch, marker, first, last, count in [*(self.trace or []), (None, None, "", 0, 0, 0)]:
             if marker is None and run and run[:2] == [producer, epoch]:
                 run[3], run[4] = last, run[4] + count
                 continue
-            if run:
+            if run:  # a run ends: at another producer epoch, a marker, or the end (the sentinel above)
                 lines.append("producer {} epoch {}: offsets {}-{}, {} records".format(*run))
-            run = None
-            if marker is None:
-                run = [producer, epoch, first, last, count]
-            else:
+            run = [producer, epoch, first, last, count] if marker is None else None
+            if marker:
                 lines.append(f"producer {producer} epoch {epoch}: {marker} at {first}")
-        if run:
-            lines.append("producer {} epoch {}: offsets {}-{}, {} records".format(*run))
         return "\n".join(lines)
 
     def records(self) -> list:
